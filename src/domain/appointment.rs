@@ -1,0 +1,314 @@
+//! The appointment lifecycle and the booking policy.
+//!
+//! ```text
+//! booked ──start──> in_progress ──complete──> completed
+//!   │                   │
+//!   ├──complete─────────┼──────────────────> completed
+//!   ├──no_show──> no_show
+//!   └──cancel───> cancelled
+//! ```
+//! `completed`, `no_show` and `cancelled` are final. Only `booked` and
+//! `in_progress` hold the doctor's time.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Booked,
+    InProgress,
+    Completed,
+    NoShow,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Booked,
+        Status::InProgress,
+        Status::Completed,
+        Status::NoShow,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Booked => "booked",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::NoShow => "no_show",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether an appointment in this status holds its slot.
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Booked | Status::InProgress)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acts on an appointment. Authorization (is it *theirs*?) is decided before;
+/// this is about what each role may do to an appointment it can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Patient,
+    Doctor,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Complete,
+    NoShow,
+    Cancel,
+    Reschedule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("an appointment that is {from} cannot be {action}")]
+    IllegalTransition { from: Status, action: &'static str },
+    #[error("only the doctor or an admin can do that")]
+    NotAllowedForRole,
+    #[error("it is too late to {action}: the clinic allows it up to {hours} h before the start")]
+    WindowClosed { action: &'static str, hours: i64 },
+    #[error("the visit has not started yet")]
+    TooEarly,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Start => "started",
+            Action::Complete => "completed",
+            Action::NoShow => "marked as a no-show",
+            Action::Cancel => "cancelled",
+            Action::Reschedule => "rescheduled",
+        }
+    }
+}
+
+/// Settings of the clinic that shape what patients may do.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// A patient may cancel or reschedule only this long before the start.
+    pub cancel_window: SignedDuration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            cancel_window: SignedDuration::from_hours(24),
+        }
+    }
+}
+
+impl Policy {
+    /// Decides whether `actor` may apply `action` to an appointment in `status`
+    /// starting at `start`, at instant `now`; returns the new status.
+    pub fn apply(
+        &self,
+        actor: Actor,
+        action: Action,
+        status: Status,
+        start: Timestamp,
+        now: Timestamp,
+    ) -> Result<Status, PolicyError> {
+        let illegal = || PolicyError::IllegalTransition {
+            from: status,
+            action: action.verb(),
+        };
+        let staff = matches!(actor, Actor::Doctor | Actor::Admin);
+        match action {
+            Action::Cancel | Action::Reschedule => {
+                let allowed_from = match action {
+                    Action::Cancel => status.is_active(),
+                    _ => status == Status::Booked,
+                };
+                if !allowed_from {
+                    return Err(illegal());
+                }
+                if actor == Actor::Patient {
+                    if status != Status::Booked {
+                        return Err(illegal());
+                    }
+                    if now + self.cancel_window > start {
+                        return Err(PolicyError::WindowClosed {
+                            action: if action == Action::Cancel {
+                                "cancel"
+                            } else {
+                                "reschedule"
+                            },
+                            hours: self.cancel_window.as_hours(),
+                        });
+                    }
+                }
+                Ok(if action == Action::Cancel {
+                    Status::Cancelled
+                } else {
+                    Status::Booked
+                })
+            }
+            Action::Start | Action::Complete | Action::NoShow => {
+                if !staff {
+                    return Err(PolicyError::NotAllowedForRole);
+                }
+                let next = match (action, status) {
+                    (Action::Start, Status::Booked) => Status::InProgress,
+                    (Action::Complete, Status::Booked | Status::InProgress) => Status::Completed,
+                    (Action::NoShow, Status::Booked) => Status::NoShow,
+                    _ => return Err(illegal()),
+                };
+                // A visit cannot be held, finished or missed before it begins.
+                if now < start {
+                    return Err(PolicyError::TooEarly);
+                }
+                Ok(next)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(h: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + h * 3600).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_patient_can_cancel_before_the_window_but_not_inside_it() {
+        let p = Policy::default();
+        let start = t(48);
+        assert_eq!(
+            p.apply(Actor::Patient, Action::Cancel, Status::Booked, start, t(0)),
+            Ok(Status::Cancelled)
+        );
+        assert_eq!(
+            p.apply(Actor::Patient, Action::Cancel, Status::Booked, start, t(24)),
+            Ok(Status::Cancelled),
+            "exactly 24 h before is still allowed"
+        );
+        assert!(matches!(
+            p.apply(Actor::Patient, Action::Cancel, Status::Booked, start, t(25)),
+            Err(PolicyError::WindowClosed { hours: 24, .. })
+        ));
+    }
+
+    #[test]
+    fn doctors_and_admins_can_cancel_any_time() {
+        let p = Policy::default();
+        for actor in [Actor::Doctor, Actor::Admin] {
+            assert_eq!(
+                p.apply(actor, Action::Cancel, Status::Booked, t(1), t(0)),
+                Ok(Status::Cancelled)
+            );
+        }
+    }
+
+    #[test]
+    fn patients_cannot_complete_or_mark_no_show() {
+        let p = Policy::default();
+        for action in [Action::Start, Action::Complete, Action::NoShow] {
+            assert_eq!(
+                p.apply(Actor::Patient, action, Status::Booked, t(0), t(1)),
+                Err(PolicyError::NotAllowedForRole)
+            );
+        }
+    }
+
+    #[test]
+    fn a_visit_cannot_be_completed_before_it_starts() {
+        let p = Policy::default();
+        assert_eq!(
+            p.apply(Actor::Doctor, Action::Complete, Status::Booked, t(2), t(1)),
+            Err(PolicyError::TooEarly)
+        );
+        assert_eq!(
+            p.apply(Actor::Doctor, Action::Complete, Status::Booked, t(1), t(1)),
+            Ok(Status::Completed)
+        );
+    }
+
+    #[test]
+    fn the_visit_flow_goes_through_in_progress() {
+        let p = Policy::default();
+        let s = p.apply(Actor::Doctor, Action::Start, Status::Booked, t(0), t(0));
+        assert_eq!(s, Ok(Status::InProgress));
+        assert_eq!(
+            p.apply(
+                Actor::Doctor,
+                Action::Complete,
+                Status::InProgress,
+                t(0),
+                t(0)
+            ),
+            Ok(Status::Completed)
+        );
+        assert!(
+            p.apply(
+                Actor::Doctor,
+                Action::NoShow,
+                Status::InProgress,
+                t(0),
+                t(0)
+            )
+            .is_err()
+        );
+    }
+
+    fn any_status() -> impl Strategy<Value = Status> {
+        prop::sample::select(Status::ALL.to_vec())
+    }
+    fn any_actor() -> impl Strategy<Value = Actor> {
+        prop::sample::select(vec![Actor::Patient, Actor::Doctor, Actor::Admin])
+    }
+    fn any_action() -> impl Strategy<Value = Action> {
+        prop::sample::select(vec![
+            Action::Start,
+            Action::Complete,
+            Action::NoShow,
+            Action::Cancel,
+            Action::Reschedule,
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn final_states_never_change(
+            status in any_status(), actor in any_actor(), action in any_action(),
+            start_h in -100i64..100, now_h in -100i64..100,
+        ) {
+            let r = Policy::default().apply(actor, action, status, t(start_h), t(now_h));
+            if !status.is_active() {
+                prop_assert!(r.is_err());
+            }
+            if let Ok(next) = r {
+                // Every accepted move goes forward or keeps a booking booked.
+                prop_assert!(status.is_active());
+                if action == Action::Reschedule {
+                    prop_assert_eq!(next, Status::Booked);
+                }
+                if actor == Actor::Patient {
+                    prop_assert!(matches!(next, Status::Cancelled | Status::Booked));
+                    prop_assert!(t(now_h) + SignedDuration::from_hours(24) <= t(start_h));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Validated values describing people: parse, don't validate.
+//!
+//! Each type can only be built through `parse`, so a value of the type is proof
+//! the input was checked. Errors name the field so the API can say which one.
+
+use jiff::civil::Date;
+use std::fmt;
+use std::str::FromStr;
+
+/// A problem with one input field, shown to the user as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Collects field errors so a form reports every mistake at once.
+#[derive(Debug, Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    /// Keeps the value if `result` is Ok, records the error otherwise.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, field: &str, message: &str) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A phone number normalized to E.164 (`+15551234567`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a phone number; numbers without a leading `+` are read in
+    /// `default_region` (an ISO 3166 code such as `US`).
+    pub fn parse(input: &str, default_region: &str) -> Result<Self, FieldError> {
+        let input = input.trim();
+        let bad = || FieldError::new("phone", "is not a valid phone number");
+        if input.is_empty() {
+            return Err(FieldError::new("phone", "is required"));
+        }
+        if input.len() > 40 {
+            return Err(bad());
+        }
+        let region = if input.starts_with('+') {
+            None
+        } else {
+            phonenumber::country::Id::from_str(default_region).ok()
+        };
+        let number = phonenumber::parse(region, input).map_err(|_| bad())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(bad());
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A lower-cased email address with one `@`, a dot in the domain and no spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
+        let s = input.trim().to_lowercase();
+        let bad = || FieldError::new(field, "is not a valid email address");
+        if s.is_empty() {
+            return Err(FieldError::new(field, "is required"));
+        }
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(bad());
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's first or last name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(field, "must not be empty"));
+        }
+        if s.chars().count() > 100 {
+            return Err(FieldError::new(field, "must be at most 100 characters"));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A new password: 10 to 256 characters. Never logged, never stored in clear.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+
+    pub fn parse(field: &str, input: &str) -> Result<Self, FieldError> {
+        let n = input.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(FieldError::new(
+                field,
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
+        }
+        if n > 256 {
+            return Err(FieldError::new(field, "must be at most 256 characters"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A date of birth: a real date, not in the future, not absurdly old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateOfBirth(Date);
+
+impl DateOfBirth {
+    pub fn parse(input: &str, today: Date) -> Result<Self, FieldError> {
+        let field = "date_of_birth";
+        let date: Date = input
+            .trim()
+            .parse()
+            .map_err(|_| FieldError::new(field, "must be a date written YYYY-MM-DD"))?;
+        if date > today {
+            return Err(FieldError::new(field, "must not be in the future"));
+        }
+        if date.year() < 1900 {
+            return Err(FieldError::new(field, "must be after 1900"));
+        }
+        Ok(Self(date))
+    }
+
+    pub fn date(self) -> Date {
+        self.0
+    }
+
+    /// Age in whole years on `today`: derived, never stored, so it never goes stale.
+    pub fn age_on(self, today: Date) -> i16 {
+        let born = self.0;
+        let mut age = today.year() - born.year();
+        if (today.month(), today.day()) < (born.month(), born.day()) {
+            age -= 1;
+        }
+        age
+    }
+}
+
+/// A medical specialty label: trimmed, 2 to 60 characters.
+pub fn parse_specialty(input: &str) -> Result<String, FieldError> {
+    let s = input.trim();
+    let n = s.chars().count();
+    if !(2..=60).contains(&n) || s.chars().any(char::is_control) {
+        return Err(FieldError::new("specialty", "must be 2 to 60 characters"));
+    }
+    Ok(s.to_owned())
+}
+
+/// Parses an amount of money written `50`, `50.5` or `50.00` into cents.
+pub fn parse_fee(input: &str) -> Result<i64, FieldError> {
+    let bad = || FieldError::new("fee", "must be an amount like 50.00");
+    let s = input.trim();
+    let (whole, frac) = match s.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (s, ""),
+    };
+    if whole.is_empty()
+        || whole.len() > 9
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac_cents: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().map_err(|_| bad())? * 10,
+        _ => frac.parse().map_err(|_| bad())?,
+    };
+    Ok(whole * 100 + frac_cents)
+}
+
+/// Formats cents as `50.00`.
+pub fn format_fee(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use proptest::prelude::*;
+
+    #[test]
+    fn phones_are_normalized_to_e164() {
+        assert_eq!(
+            Phone::parse("+1 (202) 555-0143", "US").map(|p| p.0),
+            Ok("+12025550143".to_owned())
+        );
+        assert_eq!(
+            Phone::parse("(202) 555-0143", "US").map(|p| p.0),
+            Ok("+12025550143".to_owned())
+        );
+        assert_eq!(
+            Phone::parse("030 1234567", "DE").map(|p| p.0),
+            Ok("+49301234567".to_owned())
+        );
+    }
+
+    #[test]
+    fn invalid_phones_are_refused() {
+        for bad in ["", "hello", "+1 555", "12", "+999 1234567890"] {
+            assert!(Phone::parse(bad, "US").is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            Email::parse("email", " Dr.House@Clinic.Example ").map(|e| e.0),
+            Ok("dr.house@clinic.example".to_owned())
+        );
+        for bad in ["", "a", "a@b", "@b.c", "a@b..c", "a b@c.d", "a@.b.c"] {
+            assert!(Email::parse("email", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_must_not_be_empty() {
+        assert_eq!(
+            Name::parse("first_name", "  Ada ").map(|n| n.0),
+            Ok("Ada".into())
+        );
+        assert_eq!(
+            Name::parse("first_name", "   ").map_err(|e| e.field),
+            Err("first_name".into())
+        );
+        assert!(Name::parse("last_name", &"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn short_passwords_are_refused_and_never_printed() {
+        assert!(Password::parse("password", "123456789").is_err());
+        let p = Password::parse("password", "correct horse").ok();
+        assert_eq!(format!("{p:?}"), "Some(Password(<redacted>))");
+    }
+
+    #[test]
+    fn birth_dates_must_be_past_and_real() {
+        let today = date(2026, 11, 24);
+        assert!(DateOfBirth::parse("1990-02-30", today).is_err());
+        assert!(DateOfBirth::parse("2026-11-25", today).is_err());
+        assert!(DateOfBirth::parse("24/11/1990", today).is_err());
+        assert!(DateOfBirth::parse("2026-11-24", today).is_ok());
+    }
+
+    #[test]
+    fn age_is_derived_from_the_birth_date() {
+        let dob = DateOfBirth(date(1990, 11, 25));
+        assert_eq!(dob.age_on(date(2026, 11, 24)), 35);
+        assert_eq!(dob.age_on(date(2026, 11, 25)), 36);
+    }
+
+    #[test]
+    fn fees_parse_to_cents() {
+        assert_eq!(parse_fee("50"), Ok(5000));
+        assert_eq!(parse_fee("50.5"), Ok(5050));
+        assert_eq!(parse_fee("0.07"), Ok(7));
+        for bad in ["", "-1", "1.234", "abc", "1,00", ".5"] {
+            assert!(parse_fee(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fee_formatting_round_trips(cents in 0i64..100_000_000_000) {
+            prop_assert_eq!(parse_fee(&format_fee(cents)), Ok(cents));
+        }
+
+        #[test]
+        fn name_parsing_never_keeps_outer_whitespace(s in "\\PC{0,120}") {
+            if let Ok(n) = Name::parse("n", &s) {
+                prop_assert_eq!(n.as_str().trim(), n.as_str());
+                prop_assert!(!n.as_str().is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Login throttling: after too many failures in a window, a key (an account's
+//! login or a client address) is locked for a while.
+//!
+//! The state lives in the database so that every app instance sees the same
+//! counts; this module only decides.
+
+/// One key's recorded failures. Times are unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleState {
+    pub failures: i64,
+    pub window_start: i64,
+    pub locked_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    /// Failures allowed inside one window before the key is locked.
+    pub max_failures: i64,
+    /// Length of the counting window, seconds.
+    pub window_secs: i64,
+    /// How long a locked key stays locked, seconds.
+    pub lockout_secs: i64,
+}
+
+impl ThrottlePolicy {
+    /// Per account: 5 failures in 15 minutes lock the account's logins for 15 minutes.
+    pub const ACCOUNT: ThrottlePolicy = ThrottlePolicy {
+        max_failures: 5,
+        window_secs: 15 * 60,
+        lockout_secs: 15 * 60,
+    };
+    /// Per client address: 20 failures in 15 minutes lock the address for 15 minutes.
+    pub const ADDRESS: ThrottlePolicy = ThrottlePolicy {
+        max_failures: 20,
+        window_secs: 15 * 60,
+        lockout_secs: 15 * 60,
+    };
+
+    /// Seconds the caller must wait before trying again, if the key is locked.
+    pub fn retry_after(&self, state: Option<ThrottleState>, now: i64) -> Option<i64> {
+        let until = state?.locked_until?;
+        (until > now).then_some(until - now)
+    }
+
+    /// The state after one more failure at `now`.
+    pub fn on_failure(&self, state: Option<ThrottleState>, now: i64) -> ThrottleState {
+        let fresh = ThrottleState {
+            failures: 1,
+            window_start: now,
+            locked_until: None,
+        };
+        let mut s = match state {
+            None => fresh,
+            Some(s) if now - s.window_start >= self.window_secs => fresh,
+            Some(s) => ThrottleState {
+                failures: s.failures + 1,
+                ..s
+            },
+        };
+        if s.failures >= self.max_failures {
+            s.locked_until = Some(now + self.lockout_secs);
+            // A new window starts after the lockout: the next failure after it
+            // counts from one again.
+            s.window_start = now + self.lockout_secs - self.window_secs;
+            s.failures = 0;
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const P: ThrottlePolicy = ThrottlePolicy::ACCOUNT;
+
+    #[test]
+    fn the_fifth_failure_locks_for_fifteen_minutes() {
+        let mut s = None;
+        for i in 0..4 {
+            s = Some(P.on_failure(s, 1000 + i));
+            assert_eq!(P.retry_after(s, 1000 + i), None);
+        }
+        s = Some(P.on_failure(s, 1010));
+        assert_eq!(P.retry_after(s, 1010), Some(900));
+        assert_eq!(P.retry_after(s, 1909), Some(1));
+        assert_eq!(P.retry_after(s, 1910), None);
+    }
+
+    #[test]
+    fn failures_spread_over_more_than_the_window_do_not_lock() {
+        let mut s = None;
+        for i in 0..20 {
+            s = Some(P.on_failure(s, i * 300));
+            assert_eq!(P.retry_after(s, i * 300), None, "locked at failure {i}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_lock_never_lasts_longer_than_the_lockout(gaps in prop::collection::vec(0i64..2000, 1..40)) {
+            let mut s = None;
+            let mut now = 0;
+            for g in gaps {
+                now += g;
+                s = Some(P.on_failure(s, now));
+                if let Some(wait) = P.retry_after(s, now) {
+                    prop_assert!(wait <= P.lockout_secs);
+                }
+            }
+        }
+    }
+}

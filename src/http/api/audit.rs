@@ -1,0 +1,75 @@
+//! The audit log, for admins.
+
+use super::{Page, Paging, page, rfc3339};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{ApiQuery, CurrentUser};
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_audit))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    /// The account that acted; null for the system or an anonymous sign-up.
+    pub actor_account_id: Option<i64>,
+    /// e.g. `create`, `update`, `read`, `book`, `cancelled`, `reschedule`.
+    pub action: String,
+    /// `patient`, `doctor`, `appointment` or `admin`.
+    pub entity: String,
+    pub entity_id: i64,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub entity: Option<String>,
+    pub entity_id: Option<i64>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// The audit log, newest first (admins).
+#[utoipa::path(
+    get, path = "/audit", tag = "admin",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, body = Page<AuditEntry>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    if !user.is_admin() {
+        // The log is not a resource anyone else can see.
+        return Err(ApiError::not_found("such resource"));
+    }
+    let paging = Paging { cursor: q.cursor.clone(), limit: q.limit };
+    let limit = paging.limit()?;
+    let before = paging.cursor()?.and_then(|c| c.first().copied()).unwrap_or(i64::MAX);
+    let rows = state
+        .store
+        .list_audit(q.entity.as_deref(), q.entity_id, before, limit + 1)
+        .await?;
+    Ok(Json(page(rows, limit, |r| vec![r.id], |r| AuditEntry {
+        id: r.id,
+        at: rfc3339(r.at),
+        actor_account_id: r.actor_account_id,
+        action: r.action,
+        entity: r.entity,
+        entity_id: r.entity_id,
+        detail: r.detail,
+    })))
+}

@@ -1,0 +1,275 @@
+//! One error type for the HTTP API, rendered as RFC 9457 problem details.
+//!
+//! Policy:
+//! - Every 4xx carries a stable, machine-readable `code` (snake_case); clients
+//!   branch on `code`, people read `title` and `detail`.
+//! - Validation errors are 422 `validation_failed` and list every bad field.
+//! - A record the caller may not see is 404, exactly like one that does not exist,
+//!   so ids cannot be probed; 403 only for a record the caller can see but may not
+//!   change in that way.
+//! - Conflicts with the data (slot taken, one visit a day, login taken, state moved
+//!   on) are 409 with their own code.
+//! - Anything unexpected is logged with its cause and answered as a bare 500 whose
+//!   body says nothing about the cause: internal errors can carry patient data.
+
+use crate::domain::person::FieldError;
+use crate::store::{Conflict, StoreError};
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<i64>,
+}
+
+/// The problem document (RFC 9457) as the API sends it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:medimeet:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `slot_taken`.
+    pub code: String,
+    /// For `validation_failed`: each field and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: title.to_owned(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+            .detail(format!("There is no {what} here."))
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "You need to log in",
+        )
+        .detail("Log in and send the session token or cookie.")
+    }
+
+    pub fn forbidden(detail: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed").detail(detail)
+    }
+
+    pub fn bad_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Wrong login or password",
+        )
+        .detail("The login or the password is wrong.")
+    }
+
+    pub fn too_many_attempts(retry_after: i64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many failed logins",
+        )
+        .detail(format!(
+            "Too many failed logins. Try again in {} minutes.",
+            (retry_after + 59) / 60
+        ));
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Some fields are invalid",
+        )
+        .detail(detail);
+        e.errors = errors;
+        e
+    }
+
+    pub fn invalid(field: &str, message: &str) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn unprocessable(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, title).detail(detail)
+    }
+
+    pub fn conflict(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, title).detail(detail)
+    }
+
+    pub fn slot_taken() -> Self {
+        Self::conflict(
+            "slot_taken",
+            "That slot was just taken",
+            "Someone else booked this time a moment ago. Please pick another slot.",
+        )
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request").detail(detail)
+    }
+
+    /// Logs `cause` and returns a 500 that reveals nothing of it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong",
+        )
+        .detail("Something went wrong on our side. Please try again.")
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            type_: format!("urn:medimeet:problem:{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| ProblemField {
+                    field: e.field.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, Json(self.to_problem())).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(Conflict::SlotTaken) => ApiError::slot_taken(),
+            StoreError::Conflict(Conflict::OneVisitPerDay) => ApiError::conflict(
+                "one_visit_per_day",
+                "You already have a visit that day",
+                "You already have an active appointment with this doctor on that day.",
+            ),
+            StoreError::Conflict(Conflict::LoginTaken) => ApiError::conflict(
+                "already_registered",
+                "Already registered",
+                "An account with this phone or email already exists.",
+            ),
+            StoreError::Conflict(Conflict::Stale) => ApiError::conflict(
+                "state_changed",
+                "The appointment changed",
+                "The appointment was changed by someone else just now. Reload and try again.",
+            ),
+            StoreError::NotFound => ApiError::not_found("record"),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonDataError(e) => {
+                ApiError::unprocessable("invalid_body", "The request body does not fit", e.body_text())
+            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Expected JSON",
+            )
+            .detail("Send the body as application/json."),
+            JsonRejection::BytesRejection(_) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "Request body too large",
+            ),
+            other => ApiError::bad_request("malformed_json", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        // An id that does not parse names nothing that exists.
+        ApiError::not_found("such resource")
+    }
+}
+
+impl From<crate::domain::appointment::PolicyError> for ApiError {
+    fn from(e: crate::domain::appointment::PolicyError) -> Self {
+        use crate::domain::appointment::PolicyError as P;
+        match e {
+            P::WindowClosed { .. } => {
+                ApiError::conflict("cancellation_window_passed", "Too late to change", e.to_string())
+            }
+            P::IllegalTransition { .. } => {
+                ApiError::conflict("invalid_transition", "Not possible in this status", e.to_string())
+            }
+            P::TooEarly => ApiError::conflict("visit_not_started", "Too early", e.to_string()),
+            P::NotAllowedForRole => ApiError::forbidden(&e.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

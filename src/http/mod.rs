@@ -1,0 +1,160 @@
+//! The HTTP surface: the JSON API under `/api/v1`, its OpenAPI document, health
+//! checks. Each resource module owns its routes; this module only merges them and
+//! wraps them in the cross-cutting layers (request logs, security headers, limits).
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Request, header};
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use error::ApiError;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "medimeet API",
+        description = "Telehealth appointments: patients, doctors, free slots and bookings. \
+            Errors are RFC 9457 problem documents with a stable `code`. Times are RFC 3339.",
+        version = "1.0.0"
+    ),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "sessions", description = "Log in and out"),
+        (name = "patients", description = "Patient registration and profiles"),
+        (name = "doctors", description = "Doctors, their hours, time off and free slots"),
+        (name = "appointments", description = "Booking, cancelling, rescheduling, visit status"),
+        (name = "admin", description = "Clinic administration"),
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and the OpenAPI document describing exactly them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api::router())
+        .split_for_parts()
+}
+
+/// The whole application router.
+pub fn app(state: AppState) -> Router {
+    let (api_routes, openapi) = api();
+    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let docs = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
+        uri_prefix: "/api/docs",
+        api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/v1/openapi.json"),
+        title: Some("medimeet API"),
+    });
+    Router::new()
+        .merge(api_routes)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let body = openapi_json.clone();
+                async move {
+                    ([(header::CONTENT_TYPE, "application/json")], body.as_str().to_owned())
+                }
+            }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .merge(docs)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(
+            // One line per request: method, path (never the query string, which
+            // may hold a phone number), status and latency. No headers, no bodies.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &axum::response::Response, latency: Duration, _span: &Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "served"
+                    );
+                }),
+        )
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    match state.store.ping().await {
+        Ok(()) => Ok(Json(
+            serde_json::json!({"status": "ready", "database": state.store.backend()}),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "Database not reachable",
+            ))
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+    )
+}

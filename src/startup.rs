@@ -1,0 +1,121 @@
+//! Building and running the server. `Application::build` binds the listener
+//! first, so tests pass port 0 and go through the real TCP stack.
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::http::{AppState, app};
+use crate::store::{ConnectOptions, Store, StoreError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub db_connections: u32,
+    pub listen: SocketAddr,
+    pub settings: Settings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens and migrates the database and binds the listener.
+    pub async fn build(cfg: &Config, clock: Clock) -> Result<Self, StartupError> {
+        let store = Store::connect(&ConnectOptions {
+            url: cfg.database_url.clone(),
+            max_connections: cfg.db_connections,
+        })
+        .await?;
+        store.migrate().await?;
+        Self::with_store(cfg, store, clock).await
+    }
+
+    /// Binds the listener for an already opened store.
+    pub async fn with_store(cfg: &Config, store: Store, clock: Clock) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| StartupError::Bind { addr: cfg.listen, source })?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                store,
+                clock,
+                settings: Arc::new(cfg.settings.clone()),
+            },
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and
+    /// closes the database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let store = self.state.store.clone();
+        let router = app(self.state);
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

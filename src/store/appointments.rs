@@ -1,0 +1,403 @@
+//! Taken slots and appointments: booking, listing, status changes, rescheduling.
+//!
+//! Every transaction here touches one doctor's rows only (their slots and
+//! appointments, plus the audit log), so the booking tables can be distributed by
+//! doctor without changing this code.
+
+use super::{ActorId, Conflict, Result, Store, StoreError, audit, begin_write, on_read, on_write};
+use sqlx::QueryBuilder;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppointmentRow {
+    pub id: i64,
+    pub doctor_id: i64,
+    pub patient_id: i64,
+    pub slot_id: i64,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub local_date: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub payment_status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+}
+
+/// What the booking transaction needs; the domain has already checked the time is
+/// one of the doctor's free slots, the database checks nobody took it meanwhile.
+#[derive(Debug, Clone)]
+pub struct NewBooking<'a> {
+    pub doctor_id: i64,
+    pub patient_id: i64,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub local_date: &'a str,
+    pub reason: Option<&'a str>,
+    /// `(account id, Idempotency-Key, hash of the request)`.
+    pub idempotency: Option<(i64, &'a str, &'a str)>,
+}
+
+#[derive(Debug)]
+pub enum BookOutcome {
+    Created(AppointmentRow),
+    /// The Idempotency-Key was seen before with the same request: the first answer.
+    Replayed(AppointmentRow),
+    /// The Idempotency-Key was seen before with a different request.
+    KeyReused,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AppointmentFilter {
+    pub patient_id: Option<i64>,
+    pub doctor_id: Option<i64>,
+    pub statuses: Vec<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// A status change guarded by the status we decided on (optimistic concurrency).
+#[derive(Debug, Clone)]
+pub struct Transition<'a> {
+    pub id: i64,
+    pub doctor_id: i64,
+    pub from_status: &'a str,
+    pub to_status: &'a str,
+    pub cancel_reason: Option<&'a str>,
+    /// Frees the slot (cancel, no-show) so it can be booked again.
+    pub release_slot: bool,
+}
+
+pub struct Reschedule<'a> {
+    pub id: i64,
+    pub doctor_id: i64,
+    pub old_slot_id: i64,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub local_date: &'a str,
+}
+
+/// The shared SELECT of an appointment with the names people see (a macro so
+/// that `concat!` can build whole static queries from it).
+macro_rules! select_appointment {
+    () => {
+        "SELECT ap.id, ap.doctor_id, ap.patient_id, ap.slot_id, ap.start_at, ap.end_at, \
+            ap.local_date, ap.status, ap.reason, ap.cancel_reason, ap.payment_status, \
+            ap.created_at, ap.updated_at, \
+            d.first_name AS doctor_first_name, d.last_name AS doctor_last_name, \
+            p.first_name AS patient_first_name, p.last_name AS patient_last_name \
+         FROM appointments ap \
+         JOIN doctors d ON d.id = ap.doctor_id \
+         JOIN patients p ON p.id = ap.patient_id "
+    };
+}
+
+/// Runs one appointment SELECT by id on an executor.
+macro_rules! fetch_appointment {
+    ($exec:expr, $id:expr) => {
+        sqlx::query_as::<_, AppointmentRow>(concat!(select_appointment!(), " WHERE ap.id = $1"))
+            .bind($id)
+            .fetch_optional($exec)
+            .await?
+    };
+}
+
+impl Store {
+    /// Periods taken by active visits of a doctor that overlap `[from, to)`.
+    pub async fn taken_periods(
+        &self,
+        doctor_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        on_read!(self, pool => {
+            Ok(sqlx::query_as::<_, (i64, i64)>(
+                "SELECT start_at, end_at FROM slots \
+                 WHERE doctor_id = $1 AND released_at IS NULL \
+                   AND start_at > $2 - 86400 AND start_at < $3 AND end_at > $2 \
+                 ORDER BY start_at",
+            )
+            .bind(doctor_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Takes the slot and creates the appointment in one transaction. The
+    /// database refuses an overlap (`Conflict::SlotTaken`) and a second active
+    /// visit that day (`Conflict::OneVisitPerDay`); either way nothing is written.
+    pub async fn book(&self, b: &NewBooking<'_>, actor: ActorId, now: i64) -> Result<BookOutcome> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.book_once(b, actor, now).await {
+                Err(e) if e.is_retryable() && attempt < 5 => continue,
+                // Two requests with one Idempotency-Key raced: the loser reads the
+                // winner's answer.
+                Err(StoreError::Conflict(c)) => {
+                    if let Some((account, key, hash)) = b.idempotency
+                        && let Some(found) = self.replay_booking(account, key, hash).await?
+                    {
+                        return Ok(found);
+                    }
+                    return Err(StoreError::Conflict(c));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The earlier answer to a booking made with this Idempotency-Key, if any.
+    pub async fn replay_booking(
+        &self,
+        account_id: i64,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<BookOutcome>> {
+        on_write!(self, pool => {
+            let seen: Option<(String, i64)> = sqlx::query_as(
+                "SELECT request_hash, appointment_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+            )
+            .bind(account_id)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+            let Some((seen_hash, appointment_id)) = seen else {
+                return Ok(None);
+            };
+            if seen_hash != hash {
+                return Ok(Some(BookOutcome::KeyReused));
+            }
+            let row = fetch_appointment!(pool, appointment_id);
+            Ok(row.map(BookOutcome::Replayed))
+        })
+    }
+
+    async fn book_once(&self, b: &NewBooking<'_>, actor: ActorId, now: i64) -> Result<BookOutcome> {
+        if let Some((account, key, hash)) = b.idempotency
+            && let Some(found) = self.replay_booking(account, key, hash).await?
+        {
+            return Ok(found);
+        }
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let (slot_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
+                 VALUES ($1, $2, $3, 'booked', NULL, $4) RETURNING id",
+            )
+            .bind(b.doctor_id)
+            .bind(b.start_at)
+            .bind(b.end_at)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO appointments (doctor_id, patient_id, slot_id, start_at, end_at, local_date, \
+                   status, reason, payment_status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, 'unpaid', $8, $8) RETURNING id",
+            )
+            .bind(b.doctor_id)
+            .bind(b.patient_id)
+            .bind(slot_id)
+            .bind(b.start_at)
+            .bind(b.end_at)
+            .bind(b.local_date)
+            .bind(b.reason)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some((account_id, key, hash)) = b.idempotency {
+                let inserted = sqlx::query(
+                    "INSERT INTO idempotency_keys (account_id, key, request_hash, appointment_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(key)
+                .bind(hash)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    // Another request with this key committed first: undo ours.
+                    tx.rollback().await?;
+                    return Err(StoreError::Conflict(Conflict::Stale));
+                }
+            }
+            audit!(tx, now, actor, "book", "appointment", id, None::<String>);
+            let row = fetch_appointment!(&mut *tx, id).ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(BookOutcome::Created(row))
+        })
+    }
+
+    pub async fn get_appointment(&self, id: i64) -> Result<Option<AppointmentRow>> {
+        on_read!(self, pool => Ok(fetch_appointment!(pool, id)))
+    }
+
+    /// Appointments matching `filter`, ordered by start then id, after the
+    /// cursor `(start_at, id)`, at most `limit`.
+    pub async fn list_appointments(
+        &self,
+        filter: &AppointmentFilter,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<Vec<AppointmentRow>> {
+        on_read!(self, pool => {
+            let mut q = QueryBuilder::new(select_appointment!());
+            q.push(" WHERE 1 = 1");
+            if let Some(p) = filter.patient_id {
+                q.push(" AND ap.patient_id = ").push_bind(p);
+            }
+            if let Some(d) = filter.doctor_id {
+                q.push(" AND ap.doctor_id = ").push_bind(d);
+            }
+            if !filter.statuses.is_empty() {
+                q.push(" AND ap.status IN (");
+                let mut sep = q.separated(", ");
+                for s in &filter.statuses {
+                    sep.push_bind(s.clone());
+                }
+                q.push(")");
+            }
+            if let Some(from) = filter.from {
+                q.push(" AND ap.start_at >= ").push_bind(from);
+            }
+            if let Some(to) = filter.to {
+                q.push(" AND ap.start_at < ").push_bind(to);
+            }
+            if let Some((start, id)) = after {
+                q.push(" AND (ap.start_at > ").push_bind(start);
+                q.push(" OR (ap.start_at = ").push_bind(start);
+                q.push(" AND ap.id > ").push_bind(id);
+                q.push("))");
+            }
+            q.push(" ORDER BY ap.start_at, ap.id LIMIT ").push_bind(limit);
+            Ok(q.build_query_as::<AppointmentRow>().fetch_all(pool).await?)
+        })
+    }
+
+    /// Moves an appointment from `from_status` to `to_status`; `Conflict::Stale`
+    /// if it is no longer in `from_status`.
+    pub async fn transition(
+        &self,
+        t: &Transition<'_>,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<AppointmentRow> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let updated: Option<(i64,)> = sqlx::query_as(
+                "UPDATE appointments SET status = $3, \
+                   cancel_reason = COALESCE($4, cancel_reason), \
+                   cancelled_by = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_by END, \
+                   updated_at = $6 \
+                 WHERE id = $1 AND status = $2 RETURNING slot_id",
+            )
+            .bind(t.id)
+            .bind(t.from_status)
+            .bind(t.to_status)
+            .bind(t.cancel_reason)
+            .bind(actor)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((slot_id,)) = updated else {
+                return Err(StoreError::Conflict(Conflict::Stale));
+            };
+            if t.release_slot {
+                sqlx::query(
+                    "UPDATE slots SET released_at = $3 WHERE id = $1 AND doctor_id = $2 AND released_at IS NULL",
+                )
+                .bind(slot_id)
+                .bind(t.doctor_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            audit!(tx, now, actor, t.to_status, "appointment", t.id, Some(format!("from {}", t.from_status)));
+            let row = fetch_appointment!(&mut *tx, t.id).ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// One atomic move: the old slot is freed and the new one taken together, or
+    /// nothing changes (`Conflict::SlotTaken`, `Conflict::OneVisitPerDay`,
+    /// `Conflict::Stale`).
+    pub async fn reschedule(
+        &self,
+        r: &Reschedule<'_>,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<AppointmentRow> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.reschedule_once(r, actor, now).await {
+                Err(e) if e.is_retryable() && attempt < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn reschedule_once(
+        &self,
+        r: &Reschedule<'_>,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<AppointmentRow> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            // Free the old slot first: the new time may overlap the old one.
+            let freed = sqlx::query(
+                "UPDATE slots SET released_at = $3 \
+                 WHERE id = $1 AND doctor_id = $2 AND released_at IS NULL",
+            )
+            .bind(r.old_slot_id)
+            .bind(r.doctor_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if freed.rows_affected() == 0 {
+                return Err(StoreError::Conflict(Conflict::Stale));
+            }
+            let (slot_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
+                 VALUES ($1, $2, $3, 'booked', NULL, $4) RETURNING id",
+            )
+            .bind(r.doctor_id)
+            .bind(r.start_at)
+            .bind(r.end_at)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let moved = sqlx::query(
+                "UPDATE appointments SET slot_id = $3, start_at = $4, end_at = $5, local_date = $6, updated_at = $7 \
+                 WHERE id = $1 AND slot_id = $2 AND status = 'booked'",
+            )
+            .bind(r.id)
+            .bind(r.old_slot_id)
+            .bind(slot_id)
+            .bind(r.start_at)
+            .bind(r.end_at)
+            .bind(r.local_date)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 0 {
+                return Err(StoreError::Conflict(Conflict::Stale));
+            }
+            audit!(tx, now, actor, "reschedule", "appointment", r.id, Some(format!("slot {} -> {}", r.old_slot_id, slot_id)));
+            let row = fetch_appointment!(&mut *tx, r.id).ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+}

@@ -1,0 +1,476 @@
+//! Doctors, their working hours, date overrides and time off.
+
+use super::{ActorId, Result, Store, StoreError, audit, begin_write, on_read, on_write};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DoctorRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub login: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub specialty: String,
+    pub experience_years: i32,
+    pub timezone: String,
+    pub visit_minutes: i32,
+    pub buffer_minutes: i32,
+    pub fee_cents: i64,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub struct NewDoctor<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub specialty: &'a str,
+    pub experience_years: i32,
+    pub timezone: &'a str,
+    pub visit_minutes: i32,
+    pub fee_cents: i64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct DoctorPatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub specialty: Option<String>,
+    pub experience_years: Option<i32>,
+    pub timezone: Option<String>,
+    pub fee_cents: Option<i64>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct DoctorFilter {
+    pub specialty: Option<String>,
+    /// Matched case-insensitively against "first last".
+    pub q: Option<String>,
+    pub include_inactive: bool,
+}
+
+/// One stored working interval: weekday 1 = Monday .. 7 = Sunday, minutes of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct HoursRow {
+    pub weekday: i32,
+    pub start_minute: i32,
+    pub end_minute: i32,
+}
+
+/// One stored override interval; `start_minute`/`end_minute` NULL closes the day.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OverrideRow {
+    pub on_date: String,
+    pub start_minute: Option<i32>,
+    pub end_minute: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AvailabilityRows {
+    pub visit_minutes: i32,
+    pub buffer_minutes: i32,
+    pub weekly: Vec<HoursRow>,
+    pub overrides: Vec<OverrideRow>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimeOffRow {
+    pub id: i64,
+    pub doctor_id: i64,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub reason: Option<String>,
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally in LIKE.
+fn like_pattern(q: &str) -> String {
+    let mut s = String::with_capacity(q.len() + 2);
+    s.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+impl Store {
+    pub async fn create_doctor(
+        &self,
+        d: NewDoctor<'_>,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<DoctorRow> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let (account_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO accounts (role, login, password_hash, active, created_at) \
+                 VALUES ('doctor', $1, $2, TRUE, $3) RETURNING id",
+            )
+            .bind(d.email)
+            .bind(d.password_hash)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO doctors (account_id, first_name, last_name, specialty, experience_years, \
+                   timezone, visit_minutes, buffer_minutes, fee_cents, active, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, TRUE, $9, $9) RETURNING id",
+            )
+            .bind(account_id)
+            .bind(d.first_name)
+            .bind(d.last_name)
+            .bind(d.specialty)
+            .bind(d.experience_years)
+            .bind(d.timezone)
+            .bind(d.visit_minutes)
+            .bind(d.fee_cents)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(tx, now, actor, "create", "doctor", id, None::<String>);
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        // Read back through the same query every reader uses.
+        self.find_doctor_by_login(d.email)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn find_doctor_by_login(&self, email: &str) -> Result<Option<DoctorRow>> {
+        on_write!(self, pool => {
+            Ok(sqlx::query_as::<_, DoctorRow>(
+                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
+                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
+                        d.active, d.created_at, d.updated_at \
+                 FROM doctors d JOIN accounts a ON a.id = d.account_id WHERE a.login = $1",
+            )
+            .bind(email)
+            .fetch_optional(pool)
+            .await?)
+        })
+    }
+
+    pub async fn get_doctor(&self, id: i64) -> Result<Option<DoctorRow>> {
+        on_read!(self, pool => {
+            Ok(sqlx::query_as::<_, DoctorRow>(
+                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
+                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
+                        d.active, d.created_at, d.updated_at \
+                 FROM doctors d JOIN accounts a ON a.id = d.account_id WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+        })
+    }
+
+    /// Doctors ordered by id, after `after_id`, at most `limit`.
+    pub async fn list_doctors(
+        &self,
+        filter: &DoctorFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<DoctorRow>> {
+        let pattern = filter.q.as_deref().map(like_pattern);
+        on_read!(self, pool => {
+            Ok(sqlx::query_as::<_, DoctorRow>(
+                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
+                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
+                        d.active, d.created_at, d.updated_at \
+                 FROM doctors d JOIN accounts a ON a.id = d.account_id \
+                 WHERE d.id > $1 \
+                   AND ($2 OR d.active) \
+                   AND ($3 IS NULL OR lower(d.specialty) = lower($3)) \
+                   AND ($4 IS NULL OR lower(d.first_name || ' ' || d.last_name) LIKE $4 ESCAPE '\\') \
+                 ORDER BY d.id LIMIT $5",
+            )
+            .bind(after_id)
+            .bind(filter.include_inactive)
+            .bind(filter.specialty.as_deref())
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Specialties of active doctors, with how many doctors practise each.
+    pub async fn specialties(&self) -> Result<Vec<(String, i64)>> {
+        on_read!(self, pool => {
+            Ok(sqlx::query_as::<_, (String, i64)>(
+                "SELECT specialty, COUNT(*) FROM doctors WHERE active \
+                 GROUP BY specialty ORDER BY specialty",
+            )
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Applies `patch`; turning `active` off also disables the doctor's login.
+    pub async fn update_doctor(
+        &self,
+        id: i64,
+        patch: &DoctorPatch,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<Option<DoctorRow>> {
+        let found = on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let account: Option<(i64,)> = sqlx::query_as(
+                "UPDATE doctors SET \
+                   first_name = COALESCE($2, first_name), \
+                   last_name = COALESCE($3, last_name), \
+                   specialty = COALESCE($4, specialty), \
+                   experience_years = COALESCE($5, experience_years), \
+                   timezone = COALESCE($6, timezone), \
+                   fee_cents = COALESCE($7, fee_cents), \
+                   active = COALESCE($8, active), \
+                   updated_at = $9 \
+                 WHERE id = $1 RETURNING account_id",
+            )
+            .bind(id)
+            .bind(patch.first_name.as_deref())
+            .bind(patch.last_name.as_deref())
+            .bind(patch.specialty.as_deref())
+            .bind(patch.experience_years)
+            .bind(patch.timezone.as_deref())
+            .bind(patch.fee_cents)
+            .bind(patch.active)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((account_id,)) = account else {
+                return Ok(None);
+            };
+            if let Some(active) = patch.active {
+                sqlx::query("UPDATE accounts SET active = $2 WHERE id = $1")
+                    .bind(account_id)
+                    .bind(active)
+                    .execute(&mut *tx)
+                    .await?;
+                if !active {
+                    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                        .bind(account_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let action = match patch.active {
+                Some(false) => "deactivate",
+                Some(true) => "activate",
+                None => "update",
+            };
+            audit!(tx, now, actor, action, "doctor", id, None::<String>);
+            tx.commit().await?;
+            true
+        });
+        if !found {
+            return Ok(None);
+        }
+        self.get_doctor_fresh(id).await
+    }
+
+    /// Reads a doctor through the writer, so a read right after a write sees it.
+    async fn get_doctor_fresh(&self, id: i64) -> Result<Option<DoctorRow>> {
+        on_write!(self, pool => {
+            Ok(sqlx::query_as::<_, DoctorRow>(
+                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
+                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
+                        d.active, d.created_at, d.updated_at \
+                 FROM doctors d JOIN accounts a ON a.id = d.account_id WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+        })
+    }
+
+    pub async fn get_availability(&self, doctor_id: i64) -> Result<Option<AvailabilityRows>> {
+        on_read!(self, pool => {
+            let head: Option<(i32, i32)> = sqlx::query_as(
+                "SELECT visit_minutes, buffer_minutes FROM doctors WHERE id = $1",
+            )
+            .bind(doctor_id)
+            .fetch_optional(pool)
+            .await?;
+            let Some((visit_minutes, buffer_minutes)) = head else {
+                return Ok(None);
+            };
+            let weekly = sqlx::query_as::<_, HoursRow>(
+                "SELECT weekday, start_minute, end_minute FROM working_hours \
+                 WHERE doctor_id = $1 ORDER BY weekday, start_minute",
+            )
+            .bind(doctor_id)
+            .fetch_all(pool)
+            .await?;
+            let overrides = sqlx::query_as::<_, OverrideRow>(
+                "SELECT on_date, start_minute, end_minute FROM date_overrides \
+                 WHERE doctor_id = $1 ORDER BY on_date, start_minute",
+            )
+            .bind(doctor_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(Some(AvailabilityRows { visit_minutes, buffer_minutes, weekly, overrides }))
+        })
+    }
+
+    /// Replaces a doctor's visit length, buffer, weekly hours and overrides at once.
+    /// Booked visits are untouched: a changed visit length only shapes new slots,
+    /// and the no-overlap rule still holds against the old ones.
+    pub async fn replace_availability(
+        &self,
+        doctor_id: i64,
+        a: &AvailabilityRows,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<bool> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let done = sqlx::query(
+                "UPDATE doctors SET visit_minutes = $2, buffer_minutes = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(doctor_id)
+            .bind(a.visit_minutes)
+            .bind(a.buffer_minutes)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM working_hours WHERE doctor_id = $1")
+                .bind(doctor_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM date_overrides WHERE doctor_id = $1")
+                .bind(doctor_id)
+                .execute(&mut *tx)
+                .await?;
+            for h in &a.weekly {
+                sqlx::query(
+                    "INSERT INTO working_hours (doctor_id, weekday, start_minute, end_minute) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(doctor_id)
+                .bind(h.weekday)
+                .bind(h.start_minute)
+                .bind(h.end_minute)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for o in &a.overrides {
+                sqlx::query(
+                    "INSERT INTO date_overrides (doctor_id, on_date, start_minute, end_minute) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(doctor_id)
+                .bind(&o.on_date)
+                .bind(o.start_minute)
+                .bind(o.end_minute)
+                .execute(&mut *tx)
+                .await?;
+            }
+            audit!(tx, now, actor, "update_availability", "doctor", doctor_id, None::<String>);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Time off of a doctor that ends after `after`.
+    pub async fn list_time_off(&self, doctor_id: i64, after: i64) -> Result<Vec<TimeOffRow>> {
+        on_read!(self, pool => {
+            Ok(sqlx::query_as::<_, TimeOffRow>(
+                "SELECT id, doctor_id, start_at, end_at, reason FROM time_off \
+                 WHERE doctor_id = $1 AND end_at > $2 ORDER BY start_at, id",
+            )
+            .bind(doctor_id)
+            .bind(after)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    pub async fn add_time_off(
+        &self,
+        doctor_id: i64,
+        start_at: i64,
+        end_at: i64,
+        reason: Option<&str>,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<TimeOffRow> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let row = sqlx::query_as::<_, TimeOffRow>(
+                "INSERT INTO time_off (doctor_id, start_at, end_at, reason, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id, doctor_id, start_at, end_at, reason",
+            )
+            .bind(doctor_id)
+            .bind(start_at)
+            .bind(end_at)
+            .bind(reason)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit!(tx, now, actor, "add_time_off", "doctor", doctor_id, Some(row.id.to_string()));
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// Removes one time-off period of this doctor; false if there was none.
+    pub async fn delete_time_off(
+        &self,
+        doctor_id: i64,
+        id: i64,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<bool> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let done = sqlx::query("DELETE FROM time_off WHERE id = $1 AND doctor_id = $2")
+                .bind(id)
+                .bind(doctor_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit!(tx, now, actor, "delete_time_off", "doctor", doctor_id, Some(id.to_string()));
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Whether the patient has (or had) any visit with the doctor: what lets a
+    /// doctor read a patient's record.
+    pub async fn doctor_has_patient(&self, doctor_id: i64, patient_id: i64) -> Result<bool> {
+        on_read!(self, pool => {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM appointments WHERE doctor_id = $1 AND patient_id = $2 LIMIT 1",
+            )
+            .bind(doctor_id)
+            .bind(patient_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.is_some())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Ann"), "%ann%");
+        assert_eq!(like_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
+    }
+}

@@ -1,0 +1,262 @@
+//! Persistence: every SQL statement of medimeet lives under this module.
+//!
+//! One [`Store`] serves two backends, chosen from the database URL at start-up:
+//! SQLite (the embedded default) and PostgreSQL. The SQL text is shared: both
+//! dialects accept `$1` placeholders, `RETURNING`, partial indexes and row values,
+//! and every instant is a BIGINT of unix seconds, so each query is written once and
+//! run on either pool by the [`on_read!`]/[`on_write!`] macros. Where the dialects
+//! differ (the no-overlap rule: a trigger on SQLite, an exclusion constraint on
+//! PostgreSQL) the difference lives in the migrations, not here.
+//!
+//! SQLite runs with one writer connection and a pool of readers (WAL mode): writes
+//! are serialized in-process, which is what SQLite does anyway, and readers never
+//! wait for them. `synchronous=FULL`: a commit is on disk before we answer.
+//!
+//! Error policy: constraint violations that mean something to a user become
+//! [`StoreError::Conflict`] with a [`Conflict`] naming the rule; everything else is
+//! [`StoreError::Database`], which the HTTP layer logs and answers as a generic 500.
+
+mod accounts;
+mod appointments;
+mod audit;
+mod doctors;
+
+pub use accounts::*;
+pub use appointments::*;
+pub use audit::*;
+pub use doctors::*;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// A handle on the database; cheap to clone (pools are reference-counted).
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A rule of the data that a request broke; each maps to a 409 with its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The phone or email is already someone's login.
+    LoginTaken,
+    /// The time overlaps another active visit of the doctor.
+    SlotTaken,
+    /// The patient already has an active visit with this doctor that day.
+    OneVisitPerDay,
+    /// The appointment changed under us (another request moved it first).
+    Stale,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database URL: {0}")]
+    Url(String),
+}
+
+/// Constraint names (PostgreSQL) and message fragments (SQLite) that mean a
+/// user-facing conflict. SQLite names columns, not indexes, in its messages.
+const CONFLICTS: &[(&str, &str, Conflict)] = &[
+    ("slots_no_overlap", "slots_no_overlap", Conflict::SlotTaken),
+    (
+        "appointments_one_per_day",
+        "appointments.doctor_id, appointments.patient_id, appointments.local_date",
+        Conflict::OneVisitPerDay,
+    ),
+    ("accounts_login_key", "accounts.login", Conflict::LoginTaken),
+    ("patients_phone_key", "patients.phone", Conflict::LoginTaken),
+];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let Some(db) = err.as_database_error() {
+            let constraint = db.constraint().unwrap_or_default();
+            let message = db.message();
+            for (pg_name, sqlite_fragment, conflict) in CONFLICTS {
+                if constraint == *pg_name || message.contains(sqlite_fragment) {
+                    return StoreError::Conflict(*conflict);
+                }
+            }
+        }
+        StoreError::Database(err)
+    }
+}
+
+impl StoreError {
+    /// Whether the transaction lost a race the database detected (deadlock,
+    /// serialization failure) and may simply be run again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "40001" || c == "40P01"),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Runs `$body` with `$pool` bound to a pool fit for reads.
+macro_rules! on_read {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match $self {
+            $crate::store::Store::Sqlite { read: $pool, .. } => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to the pool that writes, and `$begin` to the
+/// statement that opens a write transaction (`BEGIN IMMEDIATE` on SQLite, so the
+/// write lock is taken up front and never upgraded mid-transaction).
+macro_rules! on_write {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match $self {
+            $crate::store::Store::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Opens a write transaction on whichever pool `on_write!` bound.
+macro_rules! begin_write {
+    ($pool:expr) => {
+        $crate::store::BeginWrite::begin_write($pool)
+    };
+}
+
+pub(crate) use {begin_write, on_read, on_write};
+
+/// Opening a transaction that will write.
+pub trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    /// Connections in the PostgreSQL pool, or SQLite reader connections.
+    pub max_connections: u32,
+}
+
+impl Store {
+    /// Opens the database named by `opts.url` (`sqlite:PATH` or a bare path for
+    /// SQLite, `postgres://...` for PostgreSQL), creating a SQLite file if missing.
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
+        let url = opts.url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Url(e.to_string()))?
+                .application_name("medimeet");
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            return Ok(Store::Postgres(pool));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::Url(
+                "expected sqlite:PATH, a file path or postgres://...".into(),
+            ));
+        }
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Store::Sqlite { read, write })
+    }
+
+    /// Brings the schema up to date (idempotent; safe to run from several
+    /// instances at once on PostgreSQL, which takes an advisory lock).
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite { .. } => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        on_read!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every connection (on shutdown).
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}
