@@ -4,7 +4,11 @@ use std::error::Error;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jiff::{SignedDuration, Timestamp, civil::Weekday, tz::TimeZone};
+use jiff::{
+    SignedDuration, Timestamp,
+    civil::{Time, Weekday},
+    tz::TimeZone,
+};
 use medimeet::domain::schedule::*;
 
 struct Inputs {
@@ -43,9 +47,9 @@ fn inputs() -> Result<Inputs, Box<dyn Error>> {
     let mut time_off = Vec::new();
     for d in [10, 25, 40, 55, 70] {
         let date = local_date(from + day * d, &time_zone);
-        let start = time_zone.to_zoned(date.to_datetime(jiff::civil::Time::midnight()))?;
-        let end = start.tomorrow()?;
-        time_off.push(Period::new(start.timestamp(), end.timestamp())?);
+        let start = time_zone.to_timestamp(date.to_datetime(Time::midnight()))?;
+        let end = time_zone.to_timestamp(date.tomorrow()?.to_datetime(Time::midnight()))?;
+        time_off.push(Period::new(start, end)?);
     }
 
     let avail = Availability {

@@ -15,10 +15,24 @@ const DOCTORS: &[(&str, &str, &str, i32, &str, i32)] = &[
     ("Amara", "Okafor", "Cardiology", 15, "America/New_York", 30),
     ("Lukas", "Schneider", "Dermatology", 8, "Europe/Berlin", 20),
     ("Priya", "Raman", "Pediatrics", 12, "Asia/Kolkata", 30),
-    ("James", "Whitaker", "General Practice", 20, "Europe/London", 15),
+    (
+        "James",
+        "Whitaker",
+        "General Practice",
+        20,
+        "Europe/London",
+        15,
+    ),
     ("Sofia", "Martins", "Psychiatry", 9, "America/Sao_Paulo", 45),
     ("Kenji", "Watanabe", "Endocrinology", 17, "Asia/Tokyo", 30),
-    ("Emily", "Carter", "General Practice", 5, "America/Los_Angeles", 20),
+    (
+        "Emily",
+        "Carter",
+        "General Practice",
+        5,
+        "America/Los_Angeles",
+        20,
+    ),
     ("Omar", "Haddad", "Cardiology", 22, "Asia/Dubai", 30),
     ("Chloé", "Dubois", "Dermatology", 11, "Europe/Paris", 20),
     ("Grace", "Mensah", "Pediatrics", 7, "Africa/Accra", 30),
@@ -110,11 +124,23 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
         // Saturday mornings.
         let mut weekly = Vec::new();
         for weekday in 1..=5 {
-            weekly.push(HoursRow { weekday, start_minute: 9 * 60, end_minute: 12 * 60 });
-            weekly.push(HoursRow { weekday, start_minute: 13 * 60, end_minute: 17 * 60 });
+            weekly.push(HoursRow {
+                weekday,
+                start_minute: 9 * 60,
+                end_minute: 12 * 60,
+            });
+            weekly.push(HoursRow {
+                weekday,
+                start_minute: 13 * 60,
+                end_minute: 17 * 60,
+            });
         }
         if i % 2 == 0 {
-            weekly.push(HoursRow { weekday: 6, start_minute: 9 * 60, end_minute: 12 * 60 });
+            weekly.push(HoursRow {
+                weekday: 6,
+                start_minute: 9 * 60,
+                end_minute: 12 * 60,
+            });
         }
         store
             .replace_availability(

@@ -12,7 +12,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "medimeet", version, about = "Telehealth appointments: patients, doctors, bookings.")]
+#[command(
+    name = "medimeet",
+    version,
+    about = "Telehealth appointments: patients, doctors, bookings."
+)]
 struct Cli {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, global = true, env = "MEDIMEET_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
@@ -115,12 +119,21 @@ async fn open(db: &DbArgs) -> Result<Store, String> {
 
 async fn load_demo(store: &Store) -> Result<(), String> {
     let now = Clock::default().now().as_second();
-    match medimeet::demo::load_if_empty(store, now).await.map_err(|e| e.to_string())? {
+    match medimeet::demo::load_if_empty(store, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         None => println!("The database already has accounts: demo data not loaded."),
         Some(l) => {
             println!("Demo clinic loaded. These logins are public demo values:");
-            println!("  patient: phone {}  password {}", l.patient_phone, l.patient_password);
-            println!("  admin:   email {}  password {}", l.admin_email, l.admin_password);
+            println!(
+                "  patient: phone {}  password {}",
+                l.patient_phone, l.patient_password
+            );
+            println!(
+                "  admin:   email {}  password {}",
+                l.admin_email, l.admin_password
+            );
             println!(
                 "  doctors: {} ... ({} doctors)  password {}",
                 l.doctor_emails.first().map(String::as_str).unwrap_or(""),
@@ -163,20 +176,27 @@ async fn run(command: Command) -> Result<(), String> {
             let store = open(&db).await?;
             load_demo(&store).await
         }
-        Command::Admin { command: AdminCommand::Create { email, db } } => {
+        Command::Admin {
+            command: AdminCommand::Create { email, db },
+        } => {
             let email = Email::parse("email", &email).map_err(|e| e.to_string())?;
-            let password = Password::parse("password", &read_password()?).map_err(|e| e.to_string())?;
-            let hash = tokio::task::spawn_blocking(move || medimeet::auth::hash_password(password.expose()))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+            let password =
+                Password::parse("password", &read_password()?).map_err(|e| e.to_string())?;
+            let hash = tokio::task::spawn_blocking(move || {
+                medimeet::auth::hash_password(password.expose())
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
             let store = open(&db).await?;
             let now = Clock::default().now().as_second();
             let id = store
                 .create_admin(email.as_str(), &hash, now)
                 .await
                 .map_err(|e| match e {
-                    medimeet::store::StoreError::Conflict(_) => format!("{} is already registered", email.as_str()),
+                    medimeet::store::StoreError::Conflict(_) => {
+                        format!("{} is already registered", email.as_str())
+                    }
                     other => other.to_string(),
                 })?;
             println!("Admin {} created (account {id}).", email.as_str());
@@ -198,7 +218,9 @@ async fn run(command: Command) -> Result<(), String> {
             let addr = app.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(%addr, backend = app.state().store.backend(), "medimeet listening");
             println!("medimeet is running at http://{addr}/  (API docs: http://{addr}/api/docs)");
-            app.run_until(shutdown_signal()).await.map_err(|e| e.to_string())
+            app.run_until(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -216,7 +238,9 @@ mod tests {
     #[test]
     fn serve_defaults_to_sqlite_on_localhost_8080() {
         let cli = Cli::try_parse_from(["medimeet", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
         if std::env::var_os("DATABASE_URL").is_none() {
             assert_eq!(args.db.database_url, "sqlite:medimeet.db");
@@ -225,6 +249,17 @@ mod tests {
 
     #[test]
     fn admin_create_takes_no_password_argument() {
-        assert!(Cli::try_parse_from(["medimeet", "admin", "create", "--email", "a@b.cd", "--password", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "medimeet",
+                "admin",
+                "create",
+                "--email",
+                "a@b.cd",
+                "--password",
+                "x"
+            ])
+            .is_err()
+        );
     }
 }

@@ -50,10 +50,18 @@ impl Application {
     }
 
     /// Binds the listener for an already opened store.
-    pub async fn with_store(cfg: &Config, store: Store, clock: Clock) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(cfg.listen)
-            .await
-            .map_err(|source| StartupError::Bind { addr: cfg.listen, source })?;
+    pub async fn with_store(
+        cfg: &Config,
+        store: Store,
+        clock: Clock,
+    ) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(cfg.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: cfg.listen,
+                    source,
+                })?;
         Ok(Self {
             listener,
             state: AppState {

@@ -460,6 +460,26 @@ fn ceil_secs(nanos: i128) -> i64 {
     saturate_i64(-((-nanos).div_euclid(NANOS_PER_SEC)))
 }
 
+/// The whole second at or before `ts` (no 128-bit division).
+fn floor_second(ts: Timestamp) -> i64 {
+    let second = ts.as_second();
+    if ts.subsec_nanosecond() < 0 {
+        second - 1
+    } else {
+        second
+    }
+}
+
+/// The whole second at or after `ts`.
+fn ceil_second(ts: Timestamp) -> i64 {
+    let second = ts.as_second();
+    if ts.subsec_nanosecond() > 0 {
+        second + 1
+    } else {
+        second
+    }
+}
+
 /// Days since 1970-01-01 of the local date of the instant `secs`.
 fn local_epoch_day(secs: i64, tz: &TimeZone) -> Option<i64> {
     let ts = Timestamp::from_second(secs).ok()?;
@@ -720,6 +740,7 @@ fn slots_within(avail: &Availability, taken: &[Period], bounds: Bounds) -> Vec<P
     let in_window = starts.partition_point(|&s| s < bounds.upper)
         - starts.partition_point(|&s| s < bounds.lower);
     let mut out = Vec::with_capacity(in_window);
+    let max_second = Timestamp::MAX.as_second();
     let mut kept_end = i64::MIN;
     let mut next_blocked = 0;
     for &start in &starts {
@@ -748,9 +769,17 @@ fn slots_within(avail: &Availability, taken: &[Period], bounds: Bounds) -> Vec<P
         {
             continue;
         }
-        if let (Ok(start), Ok(end)) = (Timestamp::from_second(start), Timestamp::from_second(end)) {
-            out.push(Period { start, end });
+        if end > max_second {
+            break;
         }
+        // Both are within the range of `Timestamp`: `start >= bounds.lower
+        // >= Timestamp::MIN` and `end <= Timestamp::MAX`, so `constant`
+        // cannot panic (`from_second` returning a `Result` is markedly slower
+        // here).
+        out.push(Period {
+            start: Timestamp::constant(start, 0),
+            end: Timestamp::constant(end, 0),
+        });
     }
     out
 }
@@ -765,24 +794,41 @@ fn blocked_periods(
     visit_secs: i64,
 ) -> Vec<(i64, i64)> {
     let reach = bounds.upper.saturating_add(visit_secs);
-    let mut blocked: Vec<(i64, i64)> = taken
-        .iter()
-        .chain(time_off)
-        .filter(|p| p.start < p.end)
-        .map(|p| {
-            (
-                floor_secs(p.start.as_nanosecond()),
-                ceil_secs(p.end.as_nanosecond()),
-            )
-        })
-        .filter(|&(s, e)| e > bounds.lower && s < reach)
-        .collect();
-    blocked.sort_unstable();
-    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(blocked.len());
-    for (s, e) in blocked {
+    // Each list is usually sorted already: sort them apart, then merge.
+    let relevant = |periods: &[Period]| {
+        let mut out: Vec<(i64, i64)> = periods
+            .iter()
+            .filter(|p| p.start < p.end)
+            .map(|p| (floor_second(p.start), ceil_second(p.end)))
+            .filter(|&(s, e)| e > bounds.lower && s < reach)
+            .collect();
+        if !out.is_sorted() {
+            out.sort_unstable();
+        }
+        out
+    };
+    let (taken, time_off) = (relevant(taken), relevant(time_off));
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(taken.len() + time_off.len());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let next = match (taken.get(i), time_off.get(j)) {
+            (Some(&a), Some(&b)) if a <= b => {
+                i += 1;
+                a
+            }
+            (_, Some(&b)) => {
+                j += 1;
+                b
+            }
+            (Some(&a), None) => {
+                i += 1;
+                a
+            }
+            (None, None) => break,
+        };
         match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
+            Some(last) if next.0 <= last.1 => last.1 = last.1.max(next.1),
+            _ => merged.push(next),
         }
     }
     merged
@@ -1959,7 +2005,7 @@ mod tests {
                 let minute = dt.hour() as u16 * 60 + dt.minute() as u16;
                 let on_grid = intervals_on(avail, dt.date()).iter().any(|i| {
                     minute >= i.start().get()
-                        && (minute - i.start().get()) % step == 0
+                        && (minute - i.start().get()).is_multiple_of(step)
                         && minute + avail.visit_minutes <= i.end().get()
                 });
                 prop_assert!(on_grid, "{:?} at {} is off the grid", p, dt);

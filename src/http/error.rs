@@ -130,7 +130,11 @@ impl ApiError {
         Self::validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn unprocessable(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, title).detail(detail)
     }
 
@@ -216,6 +220,17 @@ impl From<StoreError> for ApiError {
                 "The appointment was changed by someone else just now. Reload and try again.",
             ),
             StoreError::NotFound => ApiError::not_found("record"),
+            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                tracing::warn!("database pool exhausted");
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "The clinic is very busy",
+                )
+                .detail("Too many requests at once. Please try again in a moment.");
+                e.retry_after = Some(1);
+                e
+            }
             other => ApiError::internal(&other),
         }
     }
@@ -224,9 +239,11 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonDataError(e) => {
-                ApiError::unprocessable("invalid_body", "The request body does not fit", e.body_text())
-            }
+            JsonRejection::JsonDataError(e) => ApiError::unprocessable(
+                "invalid_body",
+                "The request body does not fit",
+                e.body_text(),
+            ),
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -260,12 +277,16 @@ impl From<crate::domain::appointment::PolicyError> for ApiError {
     fn from(e: crate::domain::appointment::PolicyError) -> Self {
         use crate::domain::appointment::PolicyError as P;
         match e {
-            P::WindowClosed { .. } => {
-                ApiError::conflict("cancellation_window_passed", "Too late to change", e.to_string())
-            }
-            P::IllegalTransition { .. } => {
-                ApiError::conflict("invalid_transition", "Not possible in this status", e.to_string())
-            }
+            P::WindowClosed { .. } => ApiError::conflict(
+                "cancellation_window_passed",
+                "Too late to change",
+                e.to_string(),
+            ),
+            P::IllegalTransition { .. } => ApiError::conflict(
+                "invalid_transition",
+                "Not possible in this status",
+                e.to_string(),
+            ),
             P::TooEarly => ApiError::conflict("visit_not_started", "Too early", e.to_string()),
             P::NotAllowedForRole => ApiError::forbidden(&e.to_string()),
         }

@@ -137,7 +137,9 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        load_user(parts, state).await?.ok_or_else(ApiError::unauthorized)
+        load_user(parts, state)
+            .await?
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 

@@ -4,7 +4,9 @@
 //! appointments, plus the audit log), so the booking tables can be distributed by
 //! doctor without changing this code.
 
-use super::{ActorId, Conflict, Result, Store, StoreError, audit, begin_write, on_read, on_write};
+use super::{
+    ActorId, Conflict, LockDoctor, Result, Store, StoreError, audit, begin_write, on_read, on_write,
+};
 use sqlx::QueryBuilder;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,7 +70,7 @@ pub struct Transition<'a> {
     pub from_status: &'a str,
     pub to_status: &'a str,
     pub cancel_reason: Option<&'a str>,
-    /// Frees the slot (cancel, no-show) so it can be booked again.
+    /// Frees the slot (on cancel) so it can be booked again.
     pub release_slot: bool,
 }
 
@@ -187,6 +189,7 @@ impl Store {
         }
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
+            tx.lock_doctor(b.doctor_id).await?;
             let (slot_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
                  VALUES ($1, $2, $3, 'booked', NULL, $4) RETURNING id",
@@ -355,6 +358,7 @@ impl Store {
     ) -> Result<AppointmentRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
+            tx.lock_doctor(r.doctor_id).await?;
             // Free the old slot first: the new time may overlap the old one.
             let freed = sqlx::query(
                 "UPDATE slots SET released_at = $3 \

@@ -260,3 +260,33 @@ impl Store {
         }
     }
 }
+
+/// Queues a transaction behind other writers of the same doctor's bookings.
+///
+/// The no-overlap constraint is what guarantees correctness; this lock only
+/// makes concurrent bookings of one doctor wait in line instead of colliding
+/// inside PostgreSQL's exclusion index, where a crowd of racing inserts can
+/// deadlock. SQLite needs nothing: its writer is already serialized. The lock is
+/// the doctor's own row, so it stays within one doctor's data.
+pub trait LockDoctor {
+    fn lock_doctor(
+        &mut self,
+        doctor_id: i64,
+    ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl LockDoctor for sqlx::Transaction<'static, sqlx::Sqlite> {
+    async fn lock_doctor(&mut self, _doctor_id: i64) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl LockDoctor for sqlx::Transaction<'static, sqlx::Postgres> {
+    async fn lock_doctor(&mut self, doctor_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT id FROM doctors WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(doctor_id)
+            .execute(&mut **self)
+            .await?;
+        Ok(())
+    }
+}

@@ -87,7 +87,12 @@ fn parse_reason(field: &str, r: Option<&str>) -> ApiResult<Option<String>> {
 
 /// Finds the free slot starting at `start`, telling "taken" (409) from "never a
 /// slot" (422).
-async fn slot_at(state: &AppState, doctor: &DoctorRow, start: Timestamp, ignore_slot: Option<(i64, i64)>) -> ApiResult<(Period, String)> {
+async fn slot_at(
+    state: &AppState,
+    doctor: &DoctorRow,
+    start: Timestamp,
+    ignore_slot: Option<(i64, i64)>,
+) -> ApiResult<(Period, String)> {
     let now = state.clock.now();
     let sched = load_schedule(state, doctor, start, start + SignedDuration::from_secs(1)).await?;
     let taken: Vec<Period> = sched
@@ -148,14 +153,27 @@ pub async fn book(
         None => None,
         Some(v) => match v.to_str().map(str::trim) {
             Ok(k) if !k.is_empty() && k.len() <= 200 => Some(k.to_owned()),
-            _ => return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 visible characters")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    "must be 1 to 200 visible characters",
+                ));
+            }
         },
     };
     let doctor = active_doctor(&state, req.doctor_id).await?;
     let fingerprint = auth::fingerprint(
-        format!("{}|{}|{}", req.doctor_id, start.as_second(), reason.as_deref().unwrap_or("")).as_bytes(),
+        format!(
+            "{}|{}|{}",
+            req.doctor_id,
+            start.as_second(),
+            reason.as_deref().unwrap_or("")
+        )
+        .as_bytes(),
     );
-    let idempotency = key.as_deref().map(|k| (user.account_id, k, fingerprint.as_str()));
+    let idempotency = key
+        .as_deref()
+        .map(|k| (user.account_id, k, fingerprint.as_str()));
     let (slot, local_date) = match slot_at(&state, &doctor, start, None).await {
         Ok(found) => found,
         // A retry of a booking that went through finds its own slot taken:
@@ -230,12 +248,20 @@ pub async fn list_appointments(
     user: CurrentUser,
     ApiQuery(q): ApiQuery<AppointmentQuery>,
 ) -> ApiResult<Json<Page<AppointmentView>>> {
-    let paging = Paging { cursor: q.cursor.clone(), limit: q.limit };
+    let paging = Paging {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
     let limit = paging.limit()?;
     let after = match paging.cursor()? {
         None => None,
         Some(c) if c.len() == 2 => Some((c[0], c[1])),
-        Some(_) => return Err(ApiError::invalid("cursor", "is not a cursor this API gave out")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "cursor",
+                "is not a cursor this API gave out",
+            ));
+        }
     };
     let mut filter = AppointmentFilter::default();
     match user.role {
@@ -249,22 +275,50 @@ pub async fn list_appointments(
     if let Some(s) = &q.status {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let st = Status::parse(part).ok_or_else(|| {
-                ApiError::invalid("status", "must be booked, in_progress, completed, no_show or cancelled")
+                ApiError::invalid(
+                    "status",
+                    "must be booked, in_progress, completed, no_show or cancelled",
+                )
             })?;
             filter.statuses.push(st.as_str().to_owned());
         }
     }
-    filter.from = q.from.as_deref().map(|s| parse_instant("from", s)).transpose()?.map(|t| t.as_second());
-    filter.to = q.to.as_deref().map(|s| parse_instant("to", s)).transpose()?.map(|t| t.as_second());
-    let rows = state.store.list_appointments(&filter, after, limit + 1).await?;
-    Ok(Json(page(rows, limit, |a| vec![a.start_at, a.id], AppointmentView::from)))
+    filter.from = q
+        .from
+        .as_deref()
+        .map(|s| parse_instant("from", s))
+        .transpose()?
+        .map(|t| t.as_second());
+    filter.to =
+        q.to.as_deref()
+            .map(|s| parse_instant("to", s))
+            .transpose()?
+            .map(|t| t.as_second());
+    let rows = state
+        .store
+        .list_appointments(&filter, after, limit + 1)
+        .await?;
+    Ok(Json(page(
+        rows,
+        limit,
+        |a| vec![a.start_at, a.id],
+        AppointmentView::from,
+    )))
 }
 
 /// An appointment the caller may see (their own, their patient's, or any for an
 /// admin); 404 otherwise.
-async fn visible_appointment(state: &AppState, user: &CurrentUser, id: i64) -> ApiResult<AppointmentRow> {
+async fn visible_appointment(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> ApiResult<AppointmentRow> {
     match state.store.get_appointment(id).await? {
-        Some(a) if user.is_admin() || user.is_patient(a.patient_id) || user.is_doctor(a.doctor_id) => Ok(a),
+        Some(a)
+            if user.is_admin() || user.is_patient(a.patient_id) || user.is_doctor(a.doctor_id) =>
+        {
+            Ok(a)
+        }
         _ => Err(ApiError::not_found("appointment")),
     }
 }
@@ -289,7 +343,12 @@ pub async fn get_appointment(
     if user.role != Role::Patient {
         state
             .store
-            .audit_read(user.account_id, "appointment", id, state.clock.now().as_second())
+            .audit_read(
+                user.account_id,
+                "appointment",
+                id,
+                state.clock.now().as_second(),
+            )
             .await?;
     }
     Ok(Json(a.into()))
@@ -312,10 +371,14 @@ async fn act(
     cancel_reason: Option<String>,
 ) -> ApiResult<Json<AppointmentView>> {
     let a = visible_appointment(state, user, id).await?;
-    let status = Status::parse(&a.status).ok_or_else(|| ApiError::internal(&"unknown status in database"))?;
+    let status = Status::parse(&a.status)
+        .ok_or_else(|| ApiError::internal(&"unknown status in database"))?;
     let start = Timestamp::from_second(a.start_at).map_err(|e| ApiError::internal(&e))?;
     let now = state.clock.now();
-    let next = state.settings.policy().apply(actor(user), action, status, start, now)?;
+    let next = state
+        .settings
+        .policy()
+        .apply(actor(user), action, status, start, now)?;
     let row = state
         .store
         .transition(
@@ -325,13 +388,17 @@ async fn act(
                 from_status: status.as_str(),
                 to_status: next.as_str(),
                 cancel_reason: cancel_reason.as_deref(),
-                release_slot: !next.is_active(),
+                release_slot: next == Status::Cancelled,
             },
             user.actor(),
             now.as_second(),
         )
         .await?;
-    tracing::info!(appointment_id = id, status = next.as_str(), "appointment status changed");
+    tracing::info!(
+        appointment_id = id,
+        status = next.as_str(),
+        "appointment status changed"
+    );
     Ok(Json(row.into()))
 }
 
@@ -365,7 +432,11 @@ pub async fn cancel(
         CancelRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            ApiError::unprocessable("invalid_body", "The request body does not fit", e.to_string())
+            ApiError::unprocessable(
+                "invalid_body",
+                "The request body does not fit",
+                e.to_string(),
+            )
         })?
     };
     let reason = parse_reason("reason", req.reason.as_deref())?;
@@ -400,10 +471,14 @@ pub async fn reschedule(
 ) -> ApiResult<Json<AppointmentView>> {
     let new_start = parse_instant("start", &req.start)?;
     let a = visible_appointment(&state, &user, id).await?;
-    let status = Status::parse(&a.status).ok_or_else(|| ApiError::internal(&"unknown status in database"))?;
+    let status = Status::parse(&a.status)
+        .ok_or_else(|| ApiError::internal(&"unknown status in database"))?;
     let old_start = Timestamp::from_second(a.start_at).map_err(|e| ApiError::internal(&e))?;
     let now = state.clock.now();
-    state.settings.policy().apply(actor(&user), Action::Reschedule, status, old_start, now)?;
+    state
+        .settings
+        .policy()
+        .apply(actor(&user), Action::Reschedule, status, old_start, now)?;
     if new_start.as_second() == a.start_at {
         return Err(ApiError::invalid("start", "is the visit's current time"));
     }
@@ -412,9 +487,16 @@ pub async fn reschedule(
         .get_doctor(a.doctor_id)
         .await?
         .filter(|d| d.active)
-        .ok_or_else(|| ApiError::unprocessable("doctor_inactive", "Doctor unavailable", "The doctor no longer takes bookings."))?;
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "doctor_inactive",
+                "Doctor unavailable",
+                "The doctor no longer takes bookings.",
+            )
+        })?;
     // The visit's own slot does not block its move to an overlapping time.
-    let (slot, local_date) = slot_at(&state, &doctor, new_start, Some((a.start_at, a.end_at))).await?;
+    let (slot, local_date) =
+        slot_at(&state, &doctor, new_start, Some((a.start_at, a.end_at))).await?;
     // A patient may not move a visit into the cancellation window either.
     if user.role == Role::Patient && now + state.settings.policy().cancel_window > slot.start {
         return Err(ApiError::conflict(
@@ -454,7 +536,11 @@ pub async fn reschedule(
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn start_visit(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<AppointmentView>> {
+pub async fn start_visit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AppointmentView>> {
     act(&state, &user, id, Action::Start, None).await
 }
 
@@ -470,7 +556,11 @@ pub async fn start_visit(State(state): State<AppState>, user: CurrentUser, ApiPa
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn complete(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<AppointmentView>> {
+pub async fn complete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AppointmentView>> {
     act(&state, &user, id, Action::Complete, None).await
 }
 
@@ -486,6 +576,10 @@ pub async fn complete(State(state): State<AppState>, user: CurrentUser, ApiPath(
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn no_show(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<AppointmentView>> {
+pub async fn no_show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AppointmentView>> {
     act(&state, &user, id, Action::NoShow, None).await
 }

@@ -56,20 +56,31 @@ pub async fn list_audit(
         // The log is not a resource anyone else can see.
         return Err(ApiError::not_found("such resource"));
     }
-    let paging = Paging { cursor: q.cursor.clone(), limit: q.limit };
+    let paging = Paging {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
     let limit = paging.limit()?;
-    let before = paging.cursor()?.and_then(|c| c.first().copied()).unwrap_or(i64::MAX);
+    let before = paging
+        .cursor()?
+        .and_then(|c| c.first().copied())
+        .unwrap_or(i64::MAX);
     let rows = state
         .store
         .list_audit(q.entity.as_deref(), q.entity_id, before, limit + 1)
         .await?;
-    Ok(Json(page(rows, limit, |r| vec![r.id], |r| AuditEntry {
-        id: r.id,
-        at: rfc3339(r.at),
-        actor_account_id: r.actor_account_id,
-        action: r.action,
-        entity: r.entity,
-        entity_id: r.entity_id,
-        detail: r.detail,
-    })))
+    Ok(Json(page(
+        rows,
+        limit,
+        |r| vec![r.id],
+        |r| AuditEntry {
+            id: r.id,
+            at: rfc3339(r.at),
+            actor_account_id: r.actor_account_id,
+            action: r.action,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            detail: r.detail,
+        },
+    )))
 }

@@ -3,7 +3,9 @@
 
 use super::{Page, Paging, page, parse_instant, rfc3339};
 use crate::auth;
-use crate::domain::person::{Email, Errors, FieldError, Name, Password, format_fee, parse_fee, parse_specialty};
+use crate::domain::person::{
+    Email, Errors, FieldError, Name, Password, format_fee, parse_fee, parse_specialty,
+};
 use crate::domain::schedule::{
     self, Availability, DateOverride, DayInterval, MinuteOfDay, Period, SlotWindow, WeeklyInterval,
 };
@@ -77,7 +79,11 @@ fn can_manage(user: Option<&CurrentUser>, doctor_id: i64) -> bool {
 
 /// A doctor the caller may see: active ones for everyone, inactive ones only for
 /// admins and the doctor.
-async fn visible_doctor(state: &AppState, user: Option<&CurrentUser>, id: i64) -> ApiResult<DoctorRow> {
+async fn visible_doctor(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    id: i64,
+) -> ApiResult<DoctorRow> {
     match state.store.get_doctor(id).await? {
         Some(d) if d.active || can_manage(user, id) => Ok(d),
         _ => Err(ApiError::not_found("doctor")),
@@ -86,12 +92,18 @@ async fn visible_doctor(state: &AppState, user: Option<&CurrentUser>, id: i64) -
 
 /// A doctor the caller may change: 404 if they cannot see it, 401/403 if they
 /// can see it but not change it.
-async fn managed_doctor(state: &AppState, user: Option<&CurrentUser>, id: i64) -> ApiResult<DoctorRow> {
+async fn managed_doctor(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    id: i64,
+) -> ApiResult<DoctorRow> {
     let d = visible_doctor(state, user, id).await?;
     match user {
         None => Err(ApiError::unauthorized()),
         Some(_) if can_manage(user, id) => Ok(d),
-        Some(_) => Err(ApiError::forbidden("Only this doctor or an admin can do that.")),
+        Some(_) => Err(ApiError::forbidden(
+            "Only this doctor or an admin can do that.",
+        )),
     }
 }
 
@@ -122,17 +134,33 @@ pub async fn list_doctors(
     user: Option<CurrentUser>,
     ApiQuery(q): ApiQuery<DoctorQuery>,
 ) -> ApiResult<Json<Page<DoctorView>>> {
-    let paging = Paging { cursor: q.cursor.clone(), limit: q.limit };
+    let paging = Paging {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
     let limit = paging.limit()?;
-    let after = paging.cursor()?.and_then(|c| c.first().copied()).unwrap_or(0);
+    let after = paging
+        .cursor()?
+        .and_then(|c| c.first().copied())
+        .unwrap_or(0);
     let admin = user.as_ref().is_some_and(CurrentUser::is_admin);
     let filter = DoctorFilter {
-        specialty: q.specialty.filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()),
-        q: q.q.filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_owned()),
+        specialty: q
+            .specialty
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_owned()),
+        q: q.q
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_owned()),
         include_inactive: admin && q.include_inactive.unwrap_or(false),
     };
     let rows = state.store.list_doctors(&filter, after, limit + 1).await?;
-    Ok(Json(page(rows, limit, |d| vec![d.id], |d| DoctorView::from_row(d, admin))))
+    Ok(Json(page(
+        rows,
+        limit,
+        |d| vec![d.id],
+        |d| DoctorView::from_row(d, admin),
+    )))
 }
 
 /// One doctor (public).
@@ -172,7 +200,10 @@ pub async fn specialties(State(state): State<AppState>) -> ApiResult<Json<Page<S
         .into_iter()
         .map(|(name, doctors)| Specialty { name, doctors })
         .collect();
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -197,7 +228,10 @@ fn parse_timezone(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
     match TimeZone::get(s) {
         Ok(_) if !s.is_empty() => Ok(s.to_owned()),
-        _ => Err(FieldError::new("timezone", "must be an IANA time zone such as Europe/Berlin")),
+        _ => Err(FieldError::new(
+            "timezone",
+            "must be an IANA time zone such as Europe/Berlin",
+        )),
     }
 }
 
@@ -205,7 +239,10 @@ fn parse_experience(n: i32) -> Result<i32, FieldError> {
     if (0..=80).contains(&n) {
         Ok(n)
     } else {
-        Err(FieldError::new("experience_years", "must be between 0 and 80"))
+        Err(FieldError::new(
+            "experience_years",
+            "must be between 0 and 80",
+        ))
     }
 }
 
@@ -213,7 +250,10 @@ fn parse_visit_minutes(n: i32) -> Result<i32, FieldError> {
     if (5..=240).contains(&n) {
         Ok(n)
     } else {
-        Err(FieldError::new("visit_minutes", "must be between 5 and 240"))
+        Err(FieldError::new(
+            "visit_minutes",
+            "must be between 5 and 240",
+        ))
     }
 }
 
@@ -254,8 +294,19 @@ pub async fn create_doctor(
     let tz = errs.check(parse_timezone(&req.timezone));
     let visit = errs.check(parse_visit_minutes(req.visit_minutes.unwrap_or(30)));
     let fee = errs.check(parse_fee(&req.fee));
-    let (Some(email), Some(password), Some(first), Some(last), Some(specialty), Some(experience), Some(tz), Some(visit), Some(fee)) =
-        (email, password, first, last, specialty, experience, tz, visit, fee)
+    let (
+        Some(email),
+        Some(password),
+        Some(first),
+        Some(last),
+        Some(specialty),
+        Some(experience),
+        Some(tz),
+        Some(visit),
+        Some(fee),
+    ) = (
+        email, password, first, last, specialty, experience, tz, visit, fee,
+    )
     else {
         return Err(ApiError::validation(errs.0));
     };
@@ -330,9 +381,17 @@ pub async fn update_doctor(
             .as_deref()
             .and_then(|s| errs.check(Name::parse("last_name", s)))
             .map(Name::into_string),
-        specialty: req.specialty.as_deref().and_then(|s| errs.check(parse_specialty(s))),
-        experience_years: req.experience_years.and_then(|n| errs.check(parse_experience(n))),
-        timezone: req.timezone.as_deref().and_then(|s| errs.check(parse_timezone(s))),
+        specialty: req
+            .specialty
+            .as_deref()
+            .and_then(|s| errs.check(parse_specialty(s))),
+        experience_years: req
+            .experience_years
+            .and_then(|n| errs.check(parse_experience(n))),
+        timezone: req
+            .timezone
+            .as_deref()
+            .and_then(|s| errs.check(parse_timezone(s))),
         fee_cents: req.fee.as_deref().and_then(|s| errs.check(parse_fee(s))),
         active: req.active,
     };
@@ -386,7 +445,13 @@ pub struct AvailabilityDoc {
 }
 
 const WEEKDAYS: [&str; 7] = [
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 ];
 
 fn weekday_name(n: i32) -> &'static str {
@@ -416,14 +481,26 @@ fn minute(m: Option<i32>) -> Option<MinuteOfDay> {
 
 impl AvailabilityDoc {
     fn from_rows(a: &AvailabilityRows) -> Self {
-        let hhmm = |m: i32| minute(Some(m)).map(MinuteOfDay::to_hhmm).unwrap_or_default();
+        let hhmm = |m: i32| {
+            minute(Some(m))
+                .map(MinuteOfDay::to_hhmm)
+                .unwrap_or_default()
+        };
         let mut overrides: Vec<OverrideDay> = Vec::new();
         for o in &a.overrides {
             if overrides.last().is_none_or(|last| last.date != o.on_date) {
-                overrides.push(OverrideDay { date: o.on_date.clone(), intervals: Vec::new() });
+                overrides.push(OverrideDay {
+                    date: o.on_date.clone(),
+                    intervals: Vec::new(),
+                });
             }
-            if let (Some(s), Some(e), Some(last)) = (o.start_minute, o.end_minute, overrides.last_mut()) {
-                last.intervals.push(TimeRange { start: hhmm(s), end: hhmm(e) });
+            if let (Some(s), Some(e), Some(last)) =
+                (o.start_minute, o.end_minute, overrides.last_mut())
+            {
+                last.intervals.push(TimeRange {
+                    start: hhmm(s),
+                    end: hhmm(e),
+                });
             }
         }
         Self {
@@ -450,7 +527,10 @@ impl AvailabilityDoc {
         for (i, h) in self.weekly.iter().enumerate() {
             let field = format!("weekly[{i}]");
             let Some(wd) = parse_weekday(&h.weekday) else {
-                errs.0.push(FieldError::new(format!("{field}.weekday"), "must be monday .. sunday"));
+                errs.0.push(FieldError::new(
+                    format!("{field}.weekday"),
+                    "must be monday .. sunday",
+                ));
                 continue;
             };
             match parse_range(&h.start, &h.end) {
@@ -460,7 +540,10 @@ impl AvailabilityDoc {
                         start_minute: i32::from(iv.start().get()),
                         end_minute: i32::from(iv.end().get()),
                     });
-                    domain_weekly.push(WeeklyInterval { weekday: weekday_of(wd), interval: iv });
+                    domain_weekly.push(WeeklyInterval {
+                        weekday: weekday_of(wd),
+                        interval: iv,
+                    });
                 }
                 Err(msg) => errs.0.push(FieldError::new(field, msg)),
             }
@@ -470,18 +553,27 @@ impl AvailabilityDoc {
         for (i, o) in self.overrides.iter().enumerate() {
             let field = format!("overrides[{i}]");
             let Ok(date) = o.date.trim().parse::<Date>() else {
-                errs.0.push(FieldError::new(format!("{field}.date"), "must be a date YYYY-MM-DD"));
+                errs.0.push(FieldError::new(
+                    format!("{field}.date"),
+                    "must be a date YYYY-MM-DD",
+                ));
                 continue;
             };
             let mut ivs = Vec::new();
             for (j, r) in o.intervals.iter().enumerate() {
                 match parse_range(&r.start, &r.end) {
                     Ok(iv) => ivs.push(iv),
-                    Err(msg) => errs.0.push(FieldError::new(format!("{field}.intervals[{j}]"), msg)),
+                    Err(msg) => errs
+                        .0
+                        .push(FieldError::new(format!("{field}.intervals[{j}]"), msg)),
                 }
             }
             if ivs.is_empty() {
-                overrides.push(OverrideRow { on_date: date.to_string(), start_minute: None, end_minute: None });
+                overrides.push(OverrideRow {
+                    on_date: date.to_string(),
+                    start_minute: None,
+                    end_minute: None,
+                });
             }
             for iv in &ivs {
                 overrides.push(OverrideRow {
@@ -490,7 +582,10 @@ impl AvailabilityDoc {
                     end_minute: Some(i32::from(iv.end().get())),
                 });
             }
-            domain_overrides.push(DateOverride { date, intervals: ivs });
+            domain_overrides.push(DateOverride {
+                date,
+                intervals: ivs,
+            });
         }
         if !errs.is_empty() {
             return Err(errs.0);
@@ -500,10 +595,15 @@ impl AvailabilityDoc {
         if let Err(e) = schedule::validate(&domain_weekly, &domain_overrides, visit, buffer) {
             return Err(vec![FieldError::new("availability", e.to_string())]);
         }
-        if domain_overrides.iter().enumerate().any(|(i, a)| {
-            domain_overrides[..i].iter().any(|b| b.date == a.date)
-        }) {
-            return Err(vec![FieldError::new("overrides", "each date may appear only once")]);
+        if domain_overrides
+            .iter()
+            .enumerate()
+            .any(|(i, a)| domain_overrides[..i].iter().any(|b| b.date == a.date))
+        {
+            return Err(vec![FieldError::new(
+                "overrides",
+                "each date may appear only once",
+            )]);
         }
         Ok(AvailabilityRows {
             visit_minutes: self.visit_minutes,
@@ -566,7 +666,11 @@ pub async fn put_availability(
     managed_doctor(&state, Some(&user), id).await?;
     let rows = doc.to_rows().map_err(ApiError::validation)?;
     let now = state.clock.now().as_second();
-    if !state.store.replace_availability(id, &rows, user.actor(), now).await? {
+    if !state
+        .store
+        .replace_availability(id, &rows, user.actor(), now)
+        .await?
+    {
         return Err(ApiError::not_found("doctor"));
     }
     Ok(Json(AvailabilityDoc::from_rows(&rows)))
@@ -585,7 +689,12 @@ pub struct TimeOffView {
 
 impl From<TimeOffRow> for TimeOffView {
     fn from(t: TimeOffRow) -> Self {
-        Self { id: t.id, start: rfc3339(t.start_at), end: rfc3339(t.end_at), reason: t.reason }
+        Self {
+            id: t.id,
+            start: rfc3339(t.start_at),
+            end: rfc3339(t.end_at),
+            reason: t.reason,
+        }
     }
 }
 
@@ -618,8 +727,14 @@ pub async fn list_time_off(
         return Err(ApiError::not_found("doctor"));
     }
     visible_doctor(&state, Some(&user), id).await?;
-    let rows = state.store.list_time_off(id, state.clock.now().as_second()).await?;
-    Ok(Json(Page { items: rows.into_iter().map(TimeOffView::from).collect(), next_cursor: None }))
+    let rows = state
+        .store
+        .list_time_off(id, state.clock.now().as_second())
+        .await?;
+    Ok(Json(Page {
+        items: rows.into_iter().map(TimeOffView::from).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Add time off (the doctor or an admin). Existing bookings are kept.
@@ -653,13 +768,27 @@ pub async fn add_time_off(
     if end.duration_since(start) > SignedDuration::from_hours(24 * 366) {
         return Err(ApiError::invalid("end", "time off may last at most a year"));
     }
-    let reason = req.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reason = req
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > 500) {
-        return Err(ApiError::invalid("reason", "must be at most 500 characters"));
+        return Err(ApiError::invalid(
+            "reason",
+            "must be at most 500 characters",
+        ));
     }
     let row = state
         .store
-        .add_time_off(id, start.as_second(), end.as_second(), reason, user.actor(), state.clock.now().as_second())
+        .add_time_off(
+            id,
+            start.as_second(),
+            end.as_second(),
+            reason,
+            user.actor(),
+            state.clock.now().as_second(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
@@ -687,7 +816,11 @@ pub async fn delete_time_off(
         return Err(ApiError::not_found("doctor"));
     }
     let now = state.clock.now().as_second();
-    if !state.store.delete_time_off(id, time_off_id, user.actor(), now).await? {
+    if !state
+        .store
+        .delete_time_off(id, time_off_id, user.actor(), now)
+        .await?
+    {
         return Err(ApiError::not_found("time off"));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -725,18 +858,30 @@ pub async fn load_schedule(
         .weekly
         .iter()
         .filter_map(|h| {
-            let iv = DayInterval::new(minute(Some(h.start_minute))?, minute(Some(h.end_minute))?).ok()?;
-            Some(WeeklyInterval { weekday: weekday_of(h.weekday), interval: iv })
+            let iv = DayInterval::new(minute(Some(h.start_minute))?, minute(Some(h.end_minute))?)
+                .ok()?;
+            Some(WeeklyInterval {
+                weekday: weekday_of(h.weekday),
+                interval: iv,
+            })
         })
         .collect();
     let mut overrides: Vec<DateOverride> = Vec::new();
     for o in &rows.overrides {
-        let Ok(date) = o.on_date.parse::<Date>() else { continue };
+        let Ok(date) = o.on_date.parse::<Date>() else {
+            continue;
+        };
         if overrides.last().is_none_or(|l| l.date != date) {
-            overrides.push(DateOverride { date, intervals: Vec::new() });
+            overrides.push(DateOverride {
+                date,
+                intervals: Vec::new(),
+            });
         }
-        if let (Some(s), Some(e), Some(last)) = (minute(o.start_minute), minute(o.end_minute), overrides.last_mut())
-            && let Ok(iv) = DayInterval::new(s, e)
+        if let (Some(s), Some(e), Some(last)) = (
+            minute(o.start_minute),
+            minute(o.end_minute),
+            overrides.last_mut(),
+        ) && let Ok(iv) = DayInterval::new(s, e)
         {
             last.intervals.push(iv);
         }
@@ -815,11 +960,17 @@ pub async fn free_slots(
         return Err(ApiError::invalid("to", "must be after from"));
     }
     if to.duration_since(from) > SignedDuration::from_hours(62 * 24) {
-        return Err(ApiError::invalid("to", "must be at most 62 days after from"));
+        return Err(ApiError::invalid(
+            "to",
+            "must be at most 62 days after from",
+        ));
     }
     let doctor = visible_doctor(&state, user.as_ref(), id).await?;
     if !doctor.active {
-        return Ok(Json(Page { items: Vec::new(), next_cursor: None }));
+        return Ok(Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
     }
     let sched = load_schedule(&state, &doctor, from, to).await?;
     let window = SlotWindow {
@@ -831,7 +982,13 @@ pub async fn free_slots(
     };
     let items = schedule::free_slots(&sched.availability, &sched.taken, &window)
         .into_iter()
-        .map(|p| SlotView { start: p.start.to_string(), end: p.end.to_string() })
+        .map(|p| SlotView {
+            start: p.start.to_string(),
+            end: p.end.to_string(),
+        })
         .collect();
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }

@@ -66,7 +66,11 @@ impl PatientView {
 }
 
 fn today(state: &AppState) -> Date {
-    state.clock.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+    state
+        .clock
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
 }
 
 /// Register as a patient.
@@ -163,7 +167,12 @@ pub async fn get_patient(
     if user.role != Role::Patient {
         state
             .store
-            .audit_read(user.account_id, "patient", id, state.clock.now().as_second())
+            .audit_read(
+                user.account_id,
+                "patient",
+                id,
+                state.clock.now().as_second(),
+            )
             .await?;
     }
     Ok(Json(PatientView::from_row(row, today(&state))))
@@ -199,15 +208,21 @@ pub async fn update_patient(
 ) -> ApiResult<Json<PatientView>> {
     visible_patient(&state, &user, id).await?;
     if user.role == Role::Doctor {
-        return Err(ApiError::forbidden("Doctors cannot change a patient's profile."));
+        return Err(ApiError::forbidden(
+            "Doctors cannot change a patient's profile.",
+        ));
     }
     let mut errs = Errors::default();
     let mut patch = PatientPatch::default();
     if let Some(f) = &req.first_name {
-        patch.first_name = errs.check(Name::parse("first_name", f)).map(Name::into_string);
+        patch.first_name = errs
+            .check(Name::parse("first_name", f))
+            .map(Name::into_string);
     }
     if let Some(l) = &req.last_name {
-        patch.last_name = errs.check(Name::parse("last_name", l)).map(Name::into_string);
+        patch.last_name = errs
+            .check(Name::parse("last_name", l))
+            .map(Name::into_string);
     }
     if let Some(e) = &req.email {
         patch.email = if e.trim().is_empty() {

@@ -146,11 +146,21 @@ pub async fn login(
     let expires_at = now + state.settings.session_hours * 3600;
     state
         .store
-        .create_session(&auth::token_hash(&token), account.id, &csrf, now, expires_at)
+        .create_session(
+            &auth::token_hash(&token),
+            account.id,
+            &csrf,
+            now,
+            expires_at,
+        )
         .await?;
     tracing::info!(account_id = account.id, "logged in");
 
-    let cookie = session_cookie(&token, state.settings.session_hours * 3600, state.settings.secure_cookies);
+    let cookie = session_cookie(
+        &token,
+        state.settings.session_hours * 3600,
+        state.settings.secure_cookies,
+    );
     let body = SessionCreated {
         token,
         csrf_token: csrf,
@@ -166,7 +176,8 @@ pub async fn login(
 
 /// The `Set-Cookie` value for a session (`max_age` 0 deletes it).
 pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
-    let mut c = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    let mut c =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
     if secure {
         c.push_str("; Secure");
     }
@@ -201,7 +212,11 @@ pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResu
     )
 )]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Me>> {
-    let today = state.clock.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let today = state
+        .clock
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
     let patient = match user.patient_id {
         Some(id) => state
             .store
