@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): every test, on SQLite and PostgreSQL.
+# PostgreSQL must be reachable at MEDIMEET_TEST_PG_URL
+# (default postgres://postgres@127.0.0.1:5432/postgres): its tests fail, never skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Unit, property, integration (both backends), CLI and benchmark-smoke tests.
+cargo test --all-targets --locked
+
+# The test databases are dropped by the tests themselves; prove it.
+if command -v psql >/dev/null 2>&1; then
+    url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+    left=$(psql "$url" -Atc "SELECT count(*) FROM pg_database WHERE datname LIKE 'medimeet_test_%'")
+    if [ "$left" != "0" ]; then
+        echo "error: $left test databases were left behind" >&2
+        exit 1
+    fi
+fi
