@@ -4,6 +4,8 @@
 mod helpers;
 
 mod booking;
+mod cli;
 mod concurrency;
 mod durability;
 mod openapi;
+mod throttle;

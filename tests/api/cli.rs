@@ -1,0 +1,176 @@
+//! The real binary: `admin create` reads the password from stdin, `migrate`
+//! migrates, `serve` logs one line per request and never a secret.
+
+use crate::helpers::{Backend, TestDb, client, next_phone};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+fn medimeet() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_medimeet"));
+    c.kill_on_drop(true);
+    c
+}
+
+async fn run_with_stdin(args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = medimeet()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(stdin.as_bytes()).await.expect("stdin");
+    }
+    let out = child.wait_with_output().await.expect("wait");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn the_first_admin_is_created_from_stdin_and_can_log_in(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let url = db.url().to_owned();
+    let (ok, out) = run_with_stdin(&["migrate", "--database-url", &url], "").await;
+    assert!(ok, "{out}");
+    assert!(out.contains("up to date"), "{out}");
+
+    let (ok, out) = run_with_stdin(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Chief@Clinic.test",
+            "--database-url",
+            &url,
+        ],
+        "short\n",
+    )
+    .await;
+    assert!(!ok, "a short password must be refused: {out}");
+    let (ok, out) = run_with_stdin(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Chief@Clinic.test",
+            "--database-url",
+            &url,
+        ],
+        "a long admin secret\n",
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(
+        !out.contains("a long admin secret"),
+        "password echoed: {out}"
+    );
+    let (ok, out) = run_with_stdin(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "chief@clinic.test",
+            "--database-url",
+            &url,
+        ],
+        "another long secret\n",
+    )
+    .await;
+    assert!(!ok && out.contains("already registered"), "{out}");
+
+    // Serve, log in as that admin, and read the logs.
+    let mut child = medimeet()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("running at ").nth(1) {
+                return rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+                    .to_owned();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("address printed");
+    let login: Value = client()
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"email": "chief@clinic.test", "password": "a long admin secret"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_owned();
+    assert_eq!(login["role"], "admin");
+    let phone = next_phone();
+    let reg = client()
+        .post(format!("{base}/api/v1/patients"))
+        .json(
+            &json!({"first_name": "Log", "last_name": "Check", "phone": phone,
+                      "password": "patient secret 1", "date_of_birth": "1970-01-01"}),
+        )
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(reg.status(), 201);
+    let wrong = client()
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"phone": phone, "password": "wrong secret 99"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(wrong.status(), 401);
+
+    // SIGTERM: graceful shutdown.
+    let pid = child.id().expect("pid");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("status");
+    assert!(status.success(), "graceful shutdown exits 0");
+    let mut logs = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut logs).await.expect("logs");
+    }
+    assert!(
+        logs.contains("status=201") && logs.contains("latency_ms"),
+        "one line per request: {logs}"
+    );
+    assert!(logs.contains("path=/api/v1/sessions"), "{logs}");
+    for secret in [
+        "a long admin secret",
+        "patient secret 1",
+        "wrong secret 99",
+        token.as_str(),
+        phone.as_str(),
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "the logs contain a secret or a phone: {secret}"
+        );
+    }
+}
+
+crate::both_backends!(the_first_admin_is_created_from_stdin_and_can_log_in);

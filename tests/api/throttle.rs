@@ -1,0 +1,115 @@
+//! Login throttling by client address, shared by every instance.
+
+use crate::helpers::{Backend, TestApp, second_instance, spawn_app, spawn_app_with, test_settings};
+use medimeet::config::Settings;
+use reqwest::Method;
+use serde_json::json;
+
+async fn login_from(
+    app: &TestApp,
+    addr: Option<&str>,
+    phone: &str,
+    password: &str,
+) -> crate::helpers::Resp {
+    let headers: Vec<(&str, &str)> = addr
+        .map(|a| vec![("x-forwarded-for", a)])
+        .unwrap_or_default();
+    app.call_with(
+        Method::POST,
+        "/api/v1/sessions",
+        None,
+        Some(json!({"phone": phone, "password": password})),
+        &headers,
+    )
+    .await
+}
+
+async fn twenty_failures_from_one_address_lock_that_address_only(backend: Backend) {
+    let settings = Settings {
+        trust_forwarded_for: true,
+        ..test_settings()
+    };
+    let app = spawn_app_with(backend, settings).await;
+    let victim = crate::helpers::next_phone();
+    let r = app
+        .post(
+            "/api/v1/patients",
+            None,
+            json!({"first_name": "V", "last_name": "Ictim", "phone": victim,
+                   "password": "victim password", "date_of_birth": "1990-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    // Guess many different phones (so no single account locks) from one address.
+    for i in 0..20 {
+        let guess = format!("+1212555{:04}", 1000 + i);
+        login_from(&app, Some("203.0.113.7"), &guess, "guess guess guess")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    let locked = login_from(&app, Some("203.0.113.7"), &victim, "victim password").await;
+    locked.assert_problem(429, "too_many_attempts");
+    let wait: i64 = locked
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    // Another address is not affected.
+    assert_eq!(
+        login_from(&app, Some("203.0.113.8"), &victim, "victim password")
+            .await
+            .status,
+        201
+    );
+    // After the lockout the address may try again.
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(
+        login_from(&app, Some("203.0.113.7"), &victim, "victim password")
+            .await
+            .status,
+        201
+    );
+}
+
+async fn a_spoofed_forwarded_for_is_ignored_unless_trusted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let phone = crate::helpers::next_phone();
+    let body = json!({"first_name": "S", "last_name": "Poof", "phone": phone,
+                      "password": "right password", "date_of_birth": "1990-01-01"});
+    assert_eq!(app.post("/api/v1/patients", None, body).await.status, 201);
+    for i in 0..5 {
+        let fake = format!("198.51.100.{i}");
+        login_from(&app, Some(&fake), &phone, "wrong password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    // The account is locked whatever address the caller claims.
+    login_from(&app, Some("198.51.100.99"), &phone, "right password")
+        .await
+        .assert_problem(429, "too_many_attempts");
+}
+
+async fn a_lock_made_on_one_instance_holds_on_another(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let second = second_instance(&first).await;
+    let phone = crate::helpers::next_phone();
+    let body = json!({"first_name": "T", "last_name": "Wo", "phone": phone,
+                      "password": "right password", "date_of_birth": "1990-01-01"});
+    assert_eq!(first.post("/api/v1/patients", None, body).await.status, 201);
+    for _ in 0..5 {
+        login_from(&first, None, &phone, "wrong password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    login_from(&second, None, &phone, "right password")
+        .await
+        .assert_problem(429, "too_many_attempts");
+}
+
+crate::both_backends!(
+    twenty_failures_from_one_address_lock_that_address_only,
+    a_spoofed_forwarded_for_is_ignored_unless_trusted,
+    a_lock_made_on_one_instance_holds_on_another,
+);
