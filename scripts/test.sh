@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 # Unit, property, integration (both backends), CLI and benchmark-smoke tests.
 cargo test --all-targets --locked
 
+# The API against its own OpenAPI document, fuzzed, on both backends.
+scripts/api-fuzz.sh target/debug/medimeet
+
 # The test databases are dropped by the tests themselves; prove it.
 if command -v psql >/dev/null 2>&1; then
     url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

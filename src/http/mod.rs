@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+mod openapi_errors;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -65,9 +66,12 @@ impl utoipa::Modify for SecurityAddon {
 
 /// The API routes and the OpenAPI document describing exactly them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api::router())
-        .split_for_parts()
+        .split_for_parts();
+    // Runs after the routes are in: it decorates every operation.
+    utoipa::Modify::modify(&openapi_errors::CommonErrors, &mut openapi);
+    (router, openapi)
 }
 
 /// The whole application router.

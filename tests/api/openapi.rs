@@ -82,7 +82,26 @@ async fn unknown_routes_and_methods_answer_problem_documents(backend: Backend) {
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
 
+/// Found by the API fuzzer: PostgreSQL cannot store NUL in text, so it was a 500.
+async fn nul_characters_are_refused_before_the_database(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let r = app.get("/api/v1/doctors?specialty=Card%00iology", None).await;
+    r.assert_problem(422, "validation_failed");
+    let r = app
+        .post(
+            "/api/v1/patients",
+            None,
+            serde_json::json!({"first_name": "A\u{0}", "last_name": "B", "phone": "+12125550100",
+                               "password": "long enough pw", "date_of_birth": "1990-01-01"}),
+        )
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "first_name");
+    app.get("/api/v1/doctors?q=%00", None).await.assert_problem(422, "validation_failed");
+}
+
 crate::both_backends!(
+    nul_characters_are_refused_before_the_database,
     the_openapi_document_lists_every_operation,
     unknown_routes_and_methods_answer_problem_documents,
 );
