@@ -20,3 +20,13 @@ if command -v psql >/dev/null 2>&1; then
         exit 1
     fi
 fi
+
+# The web pages in a real browser: the debug binary, Debian's headless
+# Chromium driven by playwright-core, axe-core for accessibility
+# (tests/browser/*.test.mjs; .ci/run installs chromium). One file at a time:
+# each starts its own server and browser on this two-core machine.
+if [ ! -d node_modules ]; then
+    npm ci --no-audit --no-fund
+fi
+cargo build --locked --bin medimeet
+node --test --test-concurrency=1 tests/browser/

@@ -57,6 +57,16 @@ pub fn token_hash(token: &str) -> String {
     out
 }
 
+/// Whether two secrets (CSRF tokens) are equal, in time that does not depend on
+/// where they first differ. An empty secret never matches.
+pub fn same_secret(sent: &str, expected: &str) -> bool {
+    let (a, b) = (sent.as_bytes(), expected.as_bytes());
+    if a.is_empty() || a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A short fingerprint of a request body, for Idempotency-Key reuse checks.
 pub fn fingerprint(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
@@ -80,6 +90,14 @@ mod tests {
         assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("", DUMMY_HASH));
         assert!(!verify_password("password123", DUMMY_HASH));
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_identical_and_non_empty() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("ab", "abc"));
+        assert!(!same_secret("", ""));
     }
 
     #[test]

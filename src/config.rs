@@ -10,6 +10,8 @@ pub struct Settings {
     pub cancel_window_hours: i64,
 
     /// Minimum notice for a booking, in minutes: slots starting sooner are not offered.
+    /// A negative value also offers slots that started up to that long ago (the
+    /// browser tests use it to book a visit that is already under way).
     #[arg(long, env = "MEDIMEET_MIN_NOTICE_MINUTES", default_value_t = 60)]
     pub min_notice_minutes: i64,
 

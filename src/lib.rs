@@ -6,7 +6,8 @@
 //! - [`store`]: all SQL, one [`store::Store`] over SQLite or PostgreSQL.
 //! - [`auth`]: password hashing and session tokens.
 //! - [`http`]: the JSON API (handlers parse and authorize, the domain decides,
-//!   the store persists), its OpenAPI document and health checks.
+//!   the store persists), its OpenAPI document and health checks, and the web
+//!   pages ([`http::pages`]), which call the API's own functions.
 //! - [`startup`]: building and running the server; [`demo`]: a demo clinic.
 //! - [`config`], [`clock`]: settings and the one place that reads the time.
 pub mod auth;

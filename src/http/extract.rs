@@ -9,15 +9,140 @@ use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 
-/// `axum::Json` whose rejections are problem documents.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are problem documents, and which refuses NUL
+/// characters anywhere in the body: no real input has them, and PostgreSQL cannot
+/// store them in text.
 pub struct ApiJson<T>(pub T);
 
-/// `axum::extract::Query` whose rejections are problem documents.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        from_json_value(value).map(ApiJson)
+    }
+}
+
+/// Checks a parsed body for NUL characters and gives it its type.
+fn from_json_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    if let Some(path) = nul_in(&value, "") {
+        return Err(ApiError::invalid(
+            if path.is_empty() { "body" } else { &path },
+            "must not contain NUL characters",
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::unprocessable(
+            "invalid_body",
+            "The request body does not fit",
+            e.to_string(),
+        )
+    })
+}
+
+/// Like [`ApiJson`], for a body that may be left out: an empty body is
+/// `T::default()`.
+pub struct ApiJsonOrDefault<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJsonOrDefault<T>
+where
+    T: serde::de::DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                let ct = ct.to_ascii_lowercase();
+                ct.starts_with("application/json") || ct.contains("+json")
+            });
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "Request body too large",
+                )
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiJsonOrDefault(T::default()));
+        }
+        if !is_json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Expected JSON",
+            )
+            .detail("Send the body as application/json."));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        from_json_value(value).map(ApiJsonOrDefault)
+    }
+}
+
+/// The path of the first string (or key) holding a NUL character.
+fn nul_in(v: &serde_json::Value, at: &str) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0').then(|| at.to_owned()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_in(x, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_in(x, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// `axum::extract::Query` whose rejections are problem documents, refusing NUL
+/// characters like [`ApiJson`].
 pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+        {
+            return Err(ApiError::invalid(
+                "query",
+                "must not contain NUL characters",
+            ));
+        }
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(v))
+    }
+}
 
 /// `axum::extract::Path` whose rejections are 404 problem documents.
 #[derive(FromRequestParts)]
@@ -89,13 +214,31 @@ pub fn session_token(parts: &Parts) -> Option<(String, bool)> {
     None
 }
 
-async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>, ApiError> {
+/// The signed-in user behind the request's token or cookie, if any, with *no*
+/// CSRF check: for the web pages, whose forms carry the token in a field that
+/// the page layer checks ([`crate::http::pages`]). API handlers use the
+/// [`CurrentUser`] extractor, which checks the `X-CSRF-Token` header.
+pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>, ApiError> {
+    Ok(load_session(parts, state).await?.map(|(user, _)| user))
+}
+
+async fn load_session(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(CurrentUser, bool)>, ApiError> {
     let Some((token, from_cookie)) = session_token(parts) else {
         return Ok(None);
     };
     let hash = token_hash(&token);
     let now = state.clock.now().as_second();
     let Some(u) = state.store.session_user(&hash, now).await? else {
+        return Ok(None);
+    };
+    Ok(Some((to_current(u, hash), from_cookie)))
+}
+
+async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>, ApiError> {
+    let Some((u, from_cookie)) = load_session(parts, state).await? else {
         return Ok(None);
     };
     // A browser's cookie rides along on cross-site requests; a state-changing
@@ -106,14 +249,14 @@ async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if sent != u.csrf_token {
+        if !crate::auth::same_secret(sent, &u.csrf_token) {
             return Err(ApiError::forbidden(
                 "A request authenticated by cookie must carry the X-CSRF-Token header.",
             )
             .detail("Missing or wrong X-CSRF-Token header."));
         }
     }
-    Ok(Some(to_current(u, hash)))
+    Ok(Some(u))
 }
 
 fn to_current(u: SessionUser, token_hash: String) -> CurrentUser {

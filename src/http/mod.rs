@@ -1,11 +1,12 @@
 //! The HTTP surface: the JSON API under `/api/v1`, its OpenAPI document, health
-//! checks. Each resource module owns its routes; this module only merges them and
+//! checks, and the web pages ([`pages`]). Each resource module owns its routes; this module only merges them and
 //! wraps them in the cross-cutting layers (request logs, security headers, limits).
 
 pub mod api;
 pub mod error;
 pub mod extract;
 mod openapi_errors;
+pub mod pages;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -96,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(pages::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -151,8 +153,13 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("such resource")
+/// Unknown addresses: a problem document under `/api/`, a page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::not_found("such resource").into_response()
+    } else {
+        pages::not_found_page().await
+    }
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -40,18 +40,40 @@ impl utoipa::Modify for CommonErrors {
                 item.patch.as_mut(),
             ];
             for op in ops.into_iter().flatten() {
-                add(op, "400", "The body or query string does not parse (`malformed_json`, `invalid_query`)");
-                add(op, "503", "Overloaded or the database is unreachable (`busy`); see Retry-After");
+                add(
+                    op,
+                    "400",
+                    "The body or query string does not parse (`malformed_json`, `invalid_query`)",
+                );
+                add(
+                    op,
+                    "503",
+                    "Overloaded or the database is unreachable (`busy`); see Retry-After",
+                );
                 if op.security.is_some() {
                     add(op, "401", "Not logged in (`unauthenticated`)");
-                    add(op, "404", "No such record, or not yours to see (`not_found`)");
+                    add(
+                        op,
+                        "404",
+                        "No such record, or not yours to see (`not_found`)",
+                    );
                 }
                 if op.request_body.is_some() {
                     add(op, "413", "Body over 64 KiB (`body_too_large`)");
-                    add(op, "415", "Body is not application/json (`unsupported_media_type`)");
+                    add(
+                        op,
+                        "415",
+                        "Body is not application/json (`unsupported_media_type`)",
+                    );
                 }
-                if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-                    add(op, "422", "Invalid input (`validation_failed`, `invalid_body`)");
+                if op.request_body.is_some()
+                    || op.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                {
+                    add(
+                        op,
+                        "422",
+                        "Invalid input (`validation_failed`, `invalid_body`)",
+                    );
                 }
             }
         }

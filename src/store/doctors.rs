@@ -84,6 +84,17 @@ pub struct TimeOffRow {
     pub reason: Option<String>,
 }
 
+/// The SELECT of a doctor with their login (a macro so `concat!` can build whole
+/// static queries from it).
+macro_rules! select_doctor {
+    () => {
+        "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
+            d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
+            d.active, d.created_at, d.updated_at \
+         FROM doctors d JOIN accounts a ON a.id = d.account_id "
+    };
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally in LIKE.
 fn like_pattern(q: &str) -> String {
     let mut s = String::with_capacity(q.len() + 2);
@@ -145,10 +156,7 @@ impl Store {
     async fn find_doctor_by_login(&self, email: &str) -> Result<Option<DoctorRow>> {
         on_write!(self, pool => {
             Ok(sqlx::query_as::<_, DoctorRow>(
-                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
-                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
-                        d.active, d.created_at, d.updated_at \
-                 FROM doctors d JOIN accounts a ON a.id = d.account_id WHERE a.login = $1",
+                concat!(select_doctor!(), "WHERE a.login = $1"),
             )
             .bind(email)
             .fetch_optional(pool)
@@ -159,10 +167,7 @@ impl Store {
     pub async fn get_doctor(&self, id: i64) -> Result<Option<DoctorRow>> {
         on_read!(self, pool => {
             Ok(sqlx::query_as::<_, DoctorRow>(
-                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
-                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
-                        d.active, d.created_at, d.updated_at \
-                 FROM doctors d JOIN accounts a ON a.id = d.account_id WHERE d.id = $1",
+                concat!(select_doctor!(), "WHERE d.id = $1"),
             )
             .bind(id)
             .fetch_optional(pool)
@@ -180,15 +185,12 @@ impl Store {
         let pattern = filter.q.as_deref().map(like_pattern);
         on_read!(self, pool => {
             Ok(sqlx::query_as::<_, DoctorRow>(
-                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
-                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
-                        d.active, d.created_at, d.updated_at \
-                 FROM doctors d JOIN accounts a ON a.id = d.account_id \
+                concat!(select_doctor!(), "\
                  WHERE d.id > $1 \
                    AND ($2 OR d.active) \
                    AND ($3 IS NULL OR lower(d.specialty) = lower($3)) \
                    AND ($4 IS NULL OR lower(d.first_name || ' ' || d.last_name) LIKE $4 ESCAPE '\\') \
-                 ORDER BY d.id LIMIT $5",
+                 ORDER BY d.id LIMIT $5"),
             )
             .bind(after_id)
             .bind(filter.include_inactive)
@@ -280,10 +282,7 @@ impl Store {
     async fn get_doctor_fresh(&self, id: i64) -> Result<Option<DoctorRow>> {
         on_write!(self, pool => {
             Ok(sqlx::query_as::<_, DoctorRow>(
-                "SELECT d.id, d.account_id, a.login, d.first_name, d.last_name, d.specialty, \
-                        d.experience_years, d.timezone, d.visit_minutes, d.buffer_minutes, d.fee_cents, \
-                        d.active, d.created_at, d.updated_at \
-                 FROM doctors d JOIN accounts a ON a.id = d.account_id WHERE d.id = $1",
+                concat!(select_doctor!(), "WHERE d.id = $1"),
             )
             .bind(id)
             .fetch_optional(pool)

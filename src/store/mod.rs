@@ -20,11 +20,13 @@ mod accounts;
 mod appointments;
 mod audit;
 mod doctors;
+mod stats;
 
 pub use accounts::*;
 pub use appointments::*;
 pub use audit::*;
 pub use doctors::*;
+pub use stats::*;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

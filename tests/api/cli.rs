@@ -1,11 +1,11 @@
 //! The real binary: `admin create` reads the password from stdin, `migrate`
 //! migrates, `serve` logs one line per request and never a secret.
 
-use crate::helpers::{Backend, TestDb, client, next_phone};
+use crate::helpers::{Backend, TestDb, client, next_phone, start_binary};
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 fn medimeet() -> Command {
@@ -86,30 +86,8 @@ async fn the_first_admin_is_created_from_stdin_and_can_log_in(backend: Backend) 
     assert!(!ok && out.contains("already registered"), "{out}");
 
     // Serve, log in as that admin, and read the logs.
-    let mut child = medimeet()
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("running at ").nth(1) {
-                return rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches('/')
-                    .to_owned();
-            }
-        }
-        String::new()
-    })
-    .await
-    .expect("address printed");
+    let server = start_binary(&url, &[], &[("RUST_LOG", "info")], true).await;
+    let (mut child, base) = (server.child, server.base);
     let login: Value = client()
         .post(format!("{base}/api/v1/sessions"))
         .json(&json!({"email": "chief@clinic.test", "password": "a long admin secret"}))

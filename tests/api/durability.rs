@@ -2,57 +2,21 @@
 //! SIGKILL in the middle of a stream of bookings and restarted; every booking
 //! a client saw confirmed (201) is still there.
 
-use crate::helpers::{Backend, TestDb, client, next_phone};
+use crate::helpers::{Backend, BinaryServer, TestDb, client, next_phone, start_binary};
 use serde_json::{Value, json};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-async fn start(url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_medimeet"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            url,
-        ])
-        .env("MEDIMEET_MIN_NOTICE_MINUTES", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("medimeet starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("running at ").nth(1) {
-                return rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches('/')
-                    .to_owned();
-            }
-        }
-        String::new()
-    })
+async fn start(url: &str) -> BinaryServer {
+    start_binary(
+        url,
+        &["--demo"],
+        &[("MEDIMEET_MIN_NOTICE_MINUTES", "0"), ("RUST_LOG", "warn")],
+        false,
+    )
     .await
-    .expect("server printed its address");
-    assert!(base.starts_with("http://"), "no address printed");
-    Server { child, base }
 }
 
 async fn post(base: &str, path: &str, token: Option<&str>, body: Value) -> Option<(u16, Value)> {

@@ -464,3 +464,56 @@ impl TestApp {
             .len() as i64
     }
 }
+
+/// The real `medimeet` binary, serving.
+pub struct BinaryServer {
+    pub child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+/// Starts `medimeet serve --listen 127.0.0.1:0 --database-url URL <extra>` and
+/// waits for the address it prints. Logs (stderr) are kept in the child's pipe
+/// when `keep_logs`, else discarded.
+pub async fn start_binary(
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    keep_logs: bool,
+) -> BinaryServer {
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_medimeet"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(if keep_logs {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("medimeet starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("running at ").nth(1) {
+                return rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+                    .to_owned();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("server printed its address");
+    assert!(base.starts_with("http://"), "no address printed");
+    BinaryServer { child, base }
+}

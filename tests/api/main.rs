@@ -3,9 +3,13 @@
 
 mod helpers;
 
+mod accounts;
+mod authz;
 mod booking;
 mod cli;
 mod concurrency;
 mod durability;
 mod openapi;
+mod pages;
 mod throttle;
+mod validation;

@@ -85,7 +85,9 @@ async fn unknown_routes_and_methods_answer_problem_documents(backend: Backend) {
 /// Found by the API fuzzer: PostgreSQL cannot store NUL in text, so it was a 500.
 async fn nul_characters_are_refused_before_the_database(backend: Backend) {
     let app = spawn_app(backend).await;
-    let r = app.get("/api/v1/doctors?specialty=Card%00iology", None).await;
+    let r = app
+        .get("/api/v1/doctors?specialty=Card%00iology", None)
+        .await;
     r.assert_problem(422, "validation_failed");
     let r = app
         .post(
@@ -97,7 +99,9 @@ async fn nul_characters_are_refused_before_the_database(backend: Backend) {
         .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "first_name");
-    app.get("/api/v1/doctors?q=%00", None).await.assert_problem(422, "validation_failed");
+    app.get("/api/v1/doctors?q=%00", None)
+        .await
+        .assert_problem(422, "validation_failed");
 }
 
 crate::both_backends!(

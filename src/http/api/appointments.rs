@@ -7,7 +7,7 @@ use crate::domain::appointment::{Action, Actor, Status};
 use crate::domain::schedule::{self, Period};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser, Role};
+use crate::http::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery, CurrentUser, Role};
 use crate::store::{
     AppointmentFilter, AppointmentRow, BookOutcome, DoctorRow, NewBooking, Reschedule, Transition,
 };
@@ -144,11 +144,6 @@ pub async fn book(
     headers: HeaderMap,
     ApiJson(req): ApiJson<BookRequest>,
 ) -> ApiResult<(StatusCode, Json<AppointmentView>)> {
-    let Some(patient_id) = user.patient_id.filter(|_| user.role == Role::Patient) else {
-        return Err(ApiError::forbidden("Only patients can book visits."));
-    };
-    let start = parse_instant("start", &req.start)?;
-    let reason = parse_reason("reason", req.reason.as_deref())?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str().map(str::trim) {
@@ -161,7 +156,27 @@ pub async fn book(
             }
         },
     };
-    let doctor = active_doctor(&state, req.doctor_id).await?;
+    let row = book_visit(&state, &user, &req, key.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Books one of the doctor's free slots for the calling patient: the slot must be
+/// one the generator offers (422 `not_a_free_slot`) and still free (409
+/// `slot_taken`, also when the database catches a racing booking). With an
+/// idempotency key a retry gets the first answer. Shared by the API and the
+/// booking page.
+pub async fn book_visit(
+    state: &AppState,
+    user: &CurrentUser,
+    req: &BookRequest,
+    key: Option<&str>,
+) -> ApiResult<AppointmentRow> {
+    let Some(patient_id) = user.patient_id.filter(|_| user.role == Role::Patient) else {
+        return Err(ApiError::forbidden("Only patients can book visits."));
+    };
+    let start = parse_instant("start", &req.start)?;
+    let reason = parse_reason("reason", req.reason.as_deref())?;
+    let doctor = active_doctor(state, req.doctor_id).await?;
     let fingerprint = auth::fingerprint(
         format!(
             "{}|{}|{}",
@@ -171,10 +186,8 @@ pub async fn book(
         )
         .as_bytes(),
     );
-    let idempotency = key
-        .as_deref()
-        .map(|k| (user.account_id, k, fingerprint.as_str()));
-    let (slot, local_date) = match slot_at(&state, &doctor, start, None).await {
+    let idempotency = key.map(|k| (user.account_id, k, fingerprint.as_str()));
+    let (slot, local_date) = match slot_at(state, &doctor, start, None).await {
         Ok(found) => found,
         // A retry of a booking that went through finds its own slot taken:
         // answer it from the key before calling it a conflict.
@@ -200,13 +213,13 @@ pub async fn book(
     booked(state.store.book(&booking, user.actor(), now).await?)
 }
 
-fn booked(outcome: BookOutcome) -> ApiResult<(StatusCode, Json<AppointmentView>)> {
+fn booked(outcome: BookOutcome) -> ApiResult<AppointmentRow> {
     match outcome {
         BookOutcome::Created(row) => {
             tracing::info!(appointment_id = row.id, doctor_id = row.doctor_id, "booked");
-            Ok((StatusCode::CREATED, Json(row.into())))
+            Ok(row)
         }
-        BookOutcome::Replayed(row) => Ok((StatusCode::CREATED, Json(row.into()))),
+        BookOutcome::Replayed(row) => Ok(row),
         BookOutcome::KeyReused => Err(ApiError::unprocessable(
             "idempotency_key_reused",
             "Idempotency-Key reused",
@@ -248,6 +261,24 @@ pub async fn list_appointments(
     user: CurrentUser,
     ApiQuery(q): ApiQuery<AppointmentQuery>,
 ) -> ApiResult<Json<Page<AppointmentView>>> {
+    let (rows, limit) = find_appointments(&state, &user, &q).await?;
+    Ok(Json(page(
+        rows,
+        limit,
+        |a| vec![a.start_at, a.id],
+        AppointmentView::from,
+    )))
+}
+
+/// The appointments the caller may see (a patient's own, a doctor's schedule,
+/// anything for an admin) that match the query, ordered by start. Returns up to
+/// `limit + 1` rows (the extra one only says there is a next page) and `limit`.
+/// Shared by the API and the pages.
+pub async fn find_appointments(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &AppointmentQuery,
+) -> ApiResult<(Vec<AppointmentRow>, i64)> {
     let paging = Paging {
         cursor: q.cursor.clone(),
         limit: q.limit,
@@ -298,17 +329,12 @@ pub async fn list_appointments(
         .store
         .list_appointments(&filter, after, limit + 1)
         .await?;
-    Ok(Json(page(
-        rows,
-        limit,
-        |a| vec![a.start_at, a.id],
-        AppointmentView::from,
-    )))
+    Ok((rows, limit))
 }
 
 /// An appointment the caller may see (their own, their patient's, or any for an
 /// admin); 404 otherwise.
-async fn visible_appointment(
+pub async fn visible_appointment(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
@@ -339,7 +365,17 @@ pub async fn get_appointment(
     user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AppointmentView>> {
-    let a = visible_appointment(&state, &user, id).await?;
+    Ok(Json(read_appointment(&state, &user, id).await?.into()))
+}
+
+/// One appointment the caller may see (404 otherwise); reads by staff are
+/// audited. Shared by the API and the pages.
+pub async fn read_appointment(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> ApiResult<AppointmentRow> {
+    let a = visible_appointment(state, user, id).await?;
     if user.role != Role::Patient {
         state
             .store
@@ -351,7 +387,7 @@ pub async fn get_appointment(
             )
             .await?;
     }
-    Ok(Json(a.into()))
+    Ok(a)
 }
 
 fn actor(user: &CurrentUser) -> Actor {
@@ -362,14 +398,16 @@ fn actor(user: &CurrentUser) -> Actor {
     }
 }
 
-/// Applies a status action after the domain policy agreed.
-async fn act(
+/// Applies a status action (start, complete, no-show, cancel) to an appointment
+/// the caller may see, after the domain policy agreed. Shared by the API and
+/// the pages.
+pub async fn act(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     action: Action,
     cancel_reason: Option<String>,
-) -> ApiResult<Json<AppointmentView>> {
+) -> ApiResult<AppointmentRow> {
     let a = visible_appointment(state, user, id).await?;
     let status = Status::parse(&a.status)
         .ok_or_else(|| ApiError::internal(&"unknown status in database"))?;
@@ -399,7 +437,7 @@ async fn act(
         status = next.as_str(),
         "appointment status changed"
     );
-    Ok(Json(row.into()))
+    Ok(row)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -425,22 +463,22 @@ pub async fn cancel(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<AppointmentView>> {
     // The body is optional: an empty one cancels without a reason.
-    let req: CancelRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::unprocessable(
-                "invalid_body",
-                "The request body does not fit",
-                e.to_string(),
-            )
-        })?
-    };
+    ApiJsonOrDefault(req): ApiJsonOrDefault<CancelRequest>,
+) -> ApiResult<Json<AppointmentView>> {
+    Ok(Json(cancel_visit(&state, &user, id, &req).await?.into()))
+}
+
+/// Cancels a visit with an optional reason (the policy decides who may, and
+/// until when). Shared by the API and the pages.
+pub async fn cancel_visit(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    req: &CancelRequest,
+) -> ApiResult<AppointmentRow> {
     let reason = parse_reason("reason", req.reason.as_deref())?;
-    act(&state, &user, id, Action::Cancel, reason).await
+    act(state, user, id, Action::Cancel, reason).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -469,8 +507,21 @@ pub async fn reschedule(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> ApiResult<Json<AppointmentView>> {
+    Ok(Json(
+        reschedule_visit(&state, &user, id, &req).await?.into(),
+    ))
+}
+
+/// Moves a visit to another free slot of its doctor in one atomic step. Shared
+/// by the API and the pages.
+pub async fn reschedule_visit(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    req: &RescheduleRequest,
+) -> ApiResult<AppointmentRow> {
     let new_start = parse_instant("start", &req.start)?;
-    let a = visible_appointment(&state, &user, id).await?;
+    let a = visible_appointment(state, user, id).await?;
     let status = Status::parse(&a.status)
         .ok_or_else(|| ApiError::internal(&"unknown status in database"))?;
     let old_start = Timestamp::from_second(a.start_at).map_err(|e| ApiError::internal(&e))?;
@@ -478,7 +529,7 @@ pub async fn reschedule(
     state
         .settings
         .policy()
-        .apply(actor(&user), Action::Reschedule, status, old_start, now)?;
+        .apply(actor(user), Action::Reschedule, status, old_start, now)?;
     if new_start.as_second() == a.start_at {
         return Err(ApiError::invalid("start", "is the visit's current time"));
     }
@@ -496,7 +547,7 @@ pub async fn reschedule(
         })?;
     // The visit's own slot does not block its move to an overlapping time.
     let (slot, local_date) =
-        slot_at(&state, &doctor, new_start, Some((a.start_at, a.end_at))).await?;
+        slot_at(state, &doctor, new_start, Some((a.start_at, a.end_at))).await?;
     // A patient may not move a visit into the cancellation window either.
     if user.role == Role::Patient && now + state.settings.policy().cancel_window > slot.start {
         return Err(ApiError::conflict(
@@ -521,7 +572,7 @@ pub async fn reschedule(
         )
         .await?;
     tracing::info!(appointment_id = id, "rescheduled");
-    Ok(Json(row.into()))
+    Ok(row)
 }
 
 /// The doctor starts the visit (doctor or admin, from its start time).
@@ -541,7 +592,9 @@ pub async fn start_visit(
     user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AppointmentView>> {
-    act(&state, &user, id, Action::Start, None).await
+    Ok(Json(
+        act(&state, &user, id, Action::Start, None).await?.into(),
+    ))
 }
 
 /// Mark the visit completed (doctor or admin, from its start time).
@@ -561,7 +614,9 @@ pub async fn complete(
     user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AppointmentView>> {
-    act(&state, &user, id, Action::Complete, None).await
+    Ok(Json(
+        act(&state, &user, id, Action::Complete, None).await?.into(),
+    ))
 }
 
 /// Mark that the patient did not come (doctor or admin, from its start time).
@@ -581,5 +636,7 @@ pub async fn no_show(
     user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AppointmentView>> {
-    act(&state, &user, id, Action::NoShow, None).await
+    Ok(Json(
+        act(&state, &user, id, Action::NoShow, None).await?.into(),
+    ))
 }

@@ -73,13 +73,14 @@ impl DoctorView {
     }
 }
 
-fn can_manage(user: Option<&CurrentUser>, doctor_id: i64) -> bool {
+/// Whether the caller may manage this doctor (the doctor themselves or an admin).
+pub fn can_manage(user: Option<&CurrentUser>, doctor_id: i64) -> bool {
     user.is_some_and(|u| u.is_admin() || u.is_doctor(doctor_id))
 }
 
 /// A doctor the caller may see: active ones for everyone, inactive ones only for
 /// admins and the doctor.
-async fn visible_doctor(
+pub async fn visible_doctor(
     state: &AppState,
     user: Option<&CurrentUser>,
     id: i64,
@@ -134,6 +135,24 @@ pub async fn list_doctors(
     user: Option<CurrentUser>,
     ApiQuery(q): ApiQuery<DoctorQuery>,
 ) -> ApiResult<Json<Page<DoctorView>>> {
+    let admin = user.as_ref().is_some_and(CurrentUser::is_admin);
+    let (rows, limit) = find_doctors(&state, user.as_ref(), q).await?;
+    Ok(Json(page(
+        rows,
+        limit,
+        |d| vec![d.id],
+        |d| DoctorView::from_row(d, admin),
+    )))
+}
+
+/// The doctors matching a search (inactive ones only for admins who ask), by
+/// id. Returns up to `limit + 1` rows (the extra one only says there is more)
+/// and `limit`. Shared by the API and the pages.
+pub async fn find_doctors(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    q: DoctorQuery,
+) -> ApiResult<(Vec<DoctorRow>, i64)> {
     let paging = Paging {
         cursor: q.cursor.clone(),
         limit: q.limit,
@@ -143,7 +162,7 @@ pub async fn list_doctors(
         .cursor()?
         .and_then(|c| c.first().copied())
         .unwrap_or(0);
-    let admin = user.as_ref().is_some_and(CurrentUser::is_admin);
+    let admin = user.is_some_and(CurrentUser::is_admin);
     let filter = DoctorFilter {
         specialty: q
             .specialty
@@ -155,12 +174,7 @@ pub async fn list_doctors(
         include_inactive: admin && q.include_inactive.unwrap_or(false),
     };
     let rows = state.store.list_doctors(&filter, after, limit + 1).await?;
-    Ok(Json(page(
-        rows,
-        limit,
-        |d| vec![d.id],
-        |d| DoctorView::from_row(d, admin),
-    )))
+    Ok((rows, limit))
 }
 
 /// One doctor (public).
@@ -283,7 +297,18 @@ pub async fn create_doctor(
     user: CurrentUser,
     ApiJson(req): ApiJson<CreateDoctor>,
 ) -> ApiResult<(StatusCode, Json<DoctorView>)> {
-    require_admin(&user)?;
+    let row = onboard_doctor(&state, &user, &req).await?;
+    Ok((StatusCode::CREATED, Json(DoctorView::from_row(row, true))))
+}
+
+/// Validates every field and creates the doctor with their login (admins
+/// only). Shared by the API and the admin pages.
+pub async fn onboard_doctor(
+    state: &AppState,
+    user: &CurrentUser,
+    req: &CreateDoctor,
+) -> ApiResult<DoctorRow> {
+    require_admin(user)?;
     let mut errs = Errors::default();
     let email = errs.check(Email::parse("email", &req.email));
     let password = errs.check(Password::parse("password", &req.password));
@@ -332,7 +357,8 @@ pub async fn create_doctor(
             state.clock.now().as_second(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(DoctorView::from_row(row, true))))
+    tracing::info!(doctor_id = row.id, "doctor onboarded");
+    Ok(row)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -367,8 +393,20 @@ pub async fn update_doctor(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<UpdateDoctor>,
 ) -> ApiResult<Json<DoctorView>> {
-    visible_doctor(&state, Some(&user), id).await?;
-    require_admin(&user)?;
+    let row = edit_doctor(&state, &user, id, &req).await?;
+    Ok(Json(DoctorView::from_row(row, true)))
+}
+
+/// Applies an admin's changes to a doctor (deactivating also ends their
+/// sessions). Shared by the API and the admin pages.
+pub async fn edit_doctor(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    req: &UpdateDoctor,
+) -> ApiResult<DoctorRow> {
+    visible_doctor(state, Some(user), id).await?;
+    require_admin(user)?;
     let mut errs = Errors::default();
     let patch = DoctorPatch {
         first_name: req
@@ -403,7 +441,7 @@ pub async fn update_doctor(
         .update_doctor(id, &patch, user.actor(), state.clock.now().as_second())
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;
-    Ok(Json(DoctorView::from_row(row, true)))
+    Ok(row)
 }
 
 // ---------------------------------------------------------------------------
@@ -480,7 +518,7 @@ fn minute(m: Option<i32>) -> Option<MinuteOfDay> {
 }
 
 impl AvailabilityDoc {
-    fn from_rows(a: &AvailabilityRows) -> Self {
+    pub fn from_rows(a: &AvailabilityRows) -> Self {
         let hhmm = |m: i32| {
             minute(Some(m))
                 .map(MinuteOfDay::to_hhmm)
@@ -520,7 +558,7 @@ impl AvailabilityDoc {
     }
 
     /// Checks the document with the domain rules and returns the rows to store.
-    fn to_rows(&self) -> Result<AvailabilityRows, Vec<FieldError>> {
+    pub fn to_rows(&self) -> Result<AvailabilityRows, Vec<FieldError>> {
         let mut errs = Errors::default();
         let mut weekly = Vec::new();
         let mut domain_weekly = Vec::new();
@@ -634,13 +672,23 @@ pub async fn get_availability(
     user: Option<CurrentUser>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AvailabilityDoc>> {
-    visible_doctor(&state, user.as_ref(), id).await?;
+    Ok(Json(availability_of(&state, user.as_ref(), id).await?))
+}
+
+/// A visible doctor's working hours, overrides and visit length. Shared by the
+/// API and the pages.
+pub async fn availability_of(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    id: i64,
+) -> ApiResult<AvailabilityDoc> {
+    visible_doctor(state, user, id).await?;
     let rows = state
         .store
         .get_availability(id)
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;
-    Ok(Json(AvailabilityDoc::from_rows(&rows)))
+    Ok(AvailabilityDoc::from_rows(&rows))
 }
 
 /// Replace working hours, overrides and visit length (the doctor or an admin).
@@ -663,7 +711,18 @@ pub async fn put_availability(
     ApiPath(id): ApiPath<i64>,
     ApiJson(doc): ApiJson<AvailabilityDoc>,
 ) -> ApiResult<Json<AvailabilityDoc>> {
-    managed_doctor(&state, Some(&user), id).await?;
+    Ok(Json(set_availability(&state, &user, id, &doc).await?))
+}
+
+/// Validates and replaces a doctor's working hours, overrides and visit length
+/// (the doctor or an admin). Shared by the API and the hours editor.
+pub async fn set_availability(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    doc: &AvailabilityDoc,
+) -> ApiResult<AvailabilityDoc> {
+    managed_doctor(state, Some(user), id).await?;
     let rows = doc.to_rows().map_err(ApiError::validation)?;
     let now = state.clock.now().as_second();
     if !state
@@ -673,7 +732,29 @@ pub async fn put_availability(
     {
         return Err(ApiError::not_found("doctor"));
     }
-    Ok(Json(AvailabilityDoc::from_rows(&rows)))
+    Ok(AvailabilityDoc::from_rows(&rows))
+}
+
+/// The free slots that `doc` would produce for a doctor in `[from, to)`, with
+/// their stored time off and taken visits, without saving anything: the hours
+/// editor's preview. Same validation and slot generator as the real thing.
+pub async fn preview_availability(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    doc: &AvailabilityDoc,
+    from: Timestamp,
+    to: Timestamp,
+) -> ApiResult<Vec<Period>> {
+    let doctor = managed_doctor(state, Some(user), id).await?;
+    let rows = doc.to_rows().map_err(ApiError::validation)?;
+    let mut sched = load_schedule(state, &doctor, from, to).await?;
+    let stored = std::mem::replace(
+        &mut sched.availability,
+        availability_from_rows(&doctor, &rows, Vec::new())?,
+    );
+    sched.availability.time_off = stored.time_off;
+    Ok(slots_in(state, &sched, from, to))
 }
 
 // ---------------------------------------------------------------------------
@@ -722,19 +803,28 @@ pub async fn list_time_off(
     user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Page<TimeOffView>>> {
-    // Time off (and its reasons) is private: others see no such resource.
-    if !can_manage(Some(&user), id) {
-        return Err(ApiError::not_found("doctor"));
-    }
-    visible_doctor(&state, Some(&user), id).await?;
-    let rows = state
-        .store
-        .list_time_off(id, state.clock.now().as_second())
-        .await?;
+    let rows = time_off_of(&state, &user, id).await?;
     Ok(Json(Page {
         items: rows.into_iter().map(TimeOffView::from).collect(),
         next_cursor: None,
     }))
+}
+
+/// A doctor's current and future time off (the doctor or an admin; others get
+/// 404: time off and its reasons are private). Shared by the API and the pages.
+pub async fn time_off_of(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> ApiResult<Vec<TimeOffRow>> {
+    if !can_manage(Some(user), id) {
+        return Err(ApiError::not_found("doctor"));
+    }
+    visible_doctor(state, Some(user), id).await?;
+    Ok(state
+        .store
+        .list_time_off(id, state.clock.now().as_second())
+        .await?)
 }
 
 /// Add time off (the doctor or an admin). Existing bookings are kept.
@@ -756,10 +846,22 @@ pub async fn add_time_off(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewTimeOff>,
 ) -> ApiResult<(StatusCode, Json<TimeOffView>)> {
-    if !can_manage(Some(&user), id) {
+    let row = add_time_off_for(&state, &user, id, &req).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Validates and records time off for a doctor (the doctor or an admin).
+/// Shared by the API and the pages.
+pub async fn add_time_off_for(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    req: &NewTimeOff,
+) -> ApiResult<TimeOffRow> {
+    if !can_manage(Some(user), id) {
         return Err(ApiError::not_found("doctor"));
     }
-    visible_doctor(&state, Some(&user), id).await?;
+    visible_doctor(state, Some(user), id).await?;
     let start = parse_instant("start", &req.start)?;
     let end = parse_instant("end", &req.end)?;
     if end <= start {
@@ -790,7 +892,7 @@ pub async fn add_time_off(
             state.clock.now().as_second(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(row.into())))
+    Ok(row)
 }
 
 /// Remove time off (the doctor or an admin).
@@ -812,7 +914,19 @@ pub async fn delete_time_off(
     user: CurrentUser,
     ApiPath((id, time_off_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
-    if !can_manage(Some(&user), id) {
+    remove_time_off(&state, &user, id, time_off_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes one of a doctor's time-off entries (the doctor or an admin). Shared
+/// by the API and the pages.
+pub async fn remove_time_off(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    time_off_id: i64,
+) -> ApiResult<()> {
+    if !can_manage(Some(user), id) {
         return Err(ApiError::not_found("doctor"));
     }
     let now = state.clock.now().as_second();
@@ -823,7 +937,7 @@ pub async fn delete_time_off(
     {
         return Err(ApiError::not_found("time off"));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -841,19 +955,14 @@ fn period(start: i64, end: i64) -> Option<Period> {
     Period::new(s, e).ok()
 }
 
-/// Loads a doctor's hours, overrides, time off and taken slots around a window.
-pub async fn load_schedule(
-    state: &AppState,
+/// The slot generator's view of stored working hours and overrides, with the
+/// given time off.
+pub fn availability_from_rows(
     doctor: &DoctorRow,
-    from: Timestamp,
-    to: Timestamp,
-) -> ApiResult<DoctorSchedule> {
+    rows: &AvailabilityRows,
+    time_off: Vec<Period>,
+) -> ApiResult<Availability> {
     let tz = TimeZone::get(&doctor.timezone).map_err(|e| ApiError::internal(&e))?;
-    let rows = state
-        .store
-        .get_availability(doctor.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("doctor"))?;
     let weekly = rows
         .weekly
         .iter()
@@ -886,6 +995,28 @@ pub async fn load_schedule(
             last.intervals.push(iv);
         }
     }
+    Ok(Availability {
+        time_zone: tz,
+        weekly,
+        overrides,
+        time_off,
+        visit_minutes: u16::try_from(rows.visit_minutes).unwrap_or(30),
+        buffer_minutes: u16::try_from(rows.buffer_minutes).unwrap_or(0),
+    })
+}
+
+/// Loads a doctor's hours, overrides, time off and taken slots around a window.
+pub async fn load_schedule(
+    state: &AppState,
+    doctor: &DoctorRow,
+    from: Timestamp,
+    to: Timestamp,
+) -> ApiResult<DoctorSchedule> {
+    let rows = state
+        .store
+        .get_availability(doctor.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("doctor"))?;
     let day = 86_400;
     let (lo, hi) = (from.as_second() - day, to.as_second() + day);
     let time_off = state
@@ -904,16 +1035,27 @@ pub async fn load_schedule(
         .filter_map(|(s, e)| period(s, e))
         .collect();
     Ok(DoctorSchedule {
-        availability: Availability {
-            time_zone: tz,
-            weekly,
-            overrides,
-            time_off,
-            visit_minutes: u16::try_from(doctor.visit_minutes).unwrap_or(30),
-            buffer_minutes: u16::try_from(doctor.buffer_minutes).unwrap_or(0),
-        },
+        availability: availability_from_rows(doctor, &rows, time_off)?,
         taken,
     })
+}
+
+/// The free slots of a loaded schedule starting in `[from, to)`, under the
+/// clinic's notice and horizon.
+fn slots_in(
+    state: &AppState,
+    sched: &DoctorSchedule,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<Period> {
+    let window = SlotWindow {
+        from,
+        to,
+        now: state.clock.now(),
+        min_notice: state.settings.min_notice(),
+        horizon: state.settings.horizon(),
+    };
+    schedule::free_slots(&sched.availability, &sched.taken, &window)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -947,40 +1089,17 @@ pub async fn free_slots(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<SlotQuery>,
 ) -> ApiResult<Json<Page<SlotView>>> {
-    let now = state.clock.now();
-    let from = match &q.from {
-        Some(s) => parse_instant("from", s)?,
-        None => now,
-    };
-    let to = match &q.to {
-        Some(s) => parse_instant("to", s)?,
-        None => from + SignedDuration::from_hours(14 * 24),
-    };
-    if to <= from {
-        return Err(ApiError::invalid("to", "must be after from"));
-    }
-    if to.duration_since(from) > SignedDuration::from_hours(62 * 24) {
-        return Err(ApiError::invalid(
-            "to",
-            "must be at most 62 days after from",
-        ));
-    }
-    let doctor = visible_doctor(&state, user.as_ref(), id).await?;
-    if !doctor.active {
-        return Ok(Json(Page {
-            items: Vec::new(),
-            next_cursor: None,
-        }));
-    }
-    let sched = load_schedule(&state, &doctor, from, to).await?;
-    let window = SlotWindow {
-        from,
-        to,
-        now,
-        min_notice: state.settings.min_notice(),
-        horizon: state.settings.horizon(),
-    };
-    let items = schedule::free_slots(&sched.availability, &sched.taken, &window)
+    let from = q
+        .from
+        .as_deref()
+        .map(|s| parse_instant("from", s))
+        .transpose()?;
+    let to =
+        q.to.as_deref()
+            .map(|s| parse_instant("to", s))
+            .transpose()?;
+    let items = doctor_free_slots(&state, user.as_ref(), id, from, to)
+        .await?
         .into_iter()
         .map(|p| SlotView {
             start: p.start.to_string(),
@@ -991,4 +1110,33 @@ pub async fn free_slots(
         items,
         next_cursor: None,
     }))
+}
+
+/// A visible doctor's free slots starting in `[from, to)` (default: now and 14
+/// days later; at most 62 days). An inactive doctor has none. Shared by the API
+/// and the pages.
+pub async fn doctor_free_slots(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    id: i64,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> ApiResult<Vec<Period>> {
+    let from = from.unwrap_or_else(|| state.clock.now());
+    let to = to.unwrap_or_else(|| from + SignedDuration::from_hours(14 * 24));
+    if to <= from {
+        return Err(ApiError::invalid("to", "must be after from"));
+    }
+    if to.duration_since(from) > SignedDuration::from_hours(62 * 24) {
+        return Err(ApiError::invalid(
+            "to",
+            "must be at most 62 days after from",
+        ));
+    }
+    let doctor = visible_doctor(state, user, id).await?;
+    if !doctor.active {
+        return Ok(Vec::new());
+    }
+    let sched = load_schedule(state, &doctor, from, to).await?;
+    Ok(slots_in(state, &sched, from, to))
 }

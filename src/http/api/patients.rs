@@ -87,7 +87,17 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterPatient>,
 ) -> ApiResult<(StatusCode, Json<PatientView>)> {
-    let today = today(&state);
+    let row = register_patient(&state, &req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PatientView::from_row(row, today(&state))),
+    ))
+}
+
+/// Validates every field (all mistakes reported at once, per field) and creates
+/// the patient with their login. Shared by the API and the sign-up page.
+pub async fn register_patient(state: &AppState, req: &RegisterPatient) -> ApiResult<PatientRow> {
+    let today = today(state);
     let mut errs = Errors::default();
     let first = errs.check(Name::parse("first_name", &req.first_name));
     let last = errs.check(Name::parse("last_name", &req.last_name));
@@ -123,7 +133,7 @@ pub async fn register(
         )
         .await?;
     tracing::info!(patient_id = row.id, "patient registered");
-    Ok((StatusCode::CREATED, Json(PatientView::from_row(row, today))))
+    Ok(row)
 }
 
 /// Loads a patient the caller may see: themselves, any for an admin, and for a

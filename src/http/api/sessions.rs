@@ -94,6 +94,43 @@ pub async fn login(
     client: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    let session = start_session(&state, &client, req).await?;
+    let cookie = session_cookie(
+        &session.token,
+        state.settings.session_hours * 3600,
+        state.settings.secure_cookies,
+    );
+    let body = SessionCreated {
+        token: session.token,
+        csrf_token: session.csrf_token,
+        expires_at: rfc3339(session.expires_at),
+        role: session.role,
+    };
+    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// A session that [`start_session`] opened.
+#[derive(Debug)]
+pub struct NewSession {
+    /// The bearer token (also the cookie value); only its hash is stored.
+    pub token: String,
+    pub csrf_token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub role: String,
+}
+
+/// Checks the credentials (with login throttling per address and per account)
+/// and opens a session. Shared by the API and the login page.
+pub async fn start_session(
+    state: &AppState,
+    client: &ClientAddr,
+    req: LoginRequest,
+) -> ApiResult<NewSession> {
     let now = state.clock.now().as_second();
     let login = normalize_login(&req, &state.settings.phone_region)?;
     let addr_key = format!("addr:{}", client.0);
@@ -155,23 +192,18 @@ pub async fn login(
         )
         .await?;
     tracing::info!(account_id = account.id, "logged in");
-
-    let cookie = session_cookie(
-        &token,
-        state.settings.session_hours * 3600,
-        state.settings.secure_cookies,
-    );
-    let body = SessionCreated {
+    Ok(NewSession {
         token,
         csrf_token: csrf,
-        expires_at: rfc3339(expires_at),
+        expires_at,
         role: account.role,
-    };
-    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(res)
+    })
+}
+
+/// Ends the caller's session on the server: its token stops working at once.
+pub async fn end_session(state: &AppState, user: &CurrentUser) -> ApiResult<()> {
+    state.store.delete_session(&user.token_hash).await?;
+    Ok(())
 }
 
 /// The `Set-Cookie` value for a session (`max_age` 0 deletes it).
@@ -194,7 +226,7 @@ pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
     )
 )]
 pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Response> {
-    state.store.delete_session(&user.token_hash).await?;
+    end_session(&state, &user).await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.settings.secure_cookies)) {
         headers.insert(header::SET_COOKIE, v);

@@ -1,0 +1,545 @@
+//! The patient's pages: finding a doctor, a doctor's free times and booking,
+//! and My appointments.
+
+use super::fmt;
+use super::{
+    FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render, render_status,
+};
+use crate::auth;
+use crate::http::AppState;
+use crate::http::api::appointments::{
+    AppointmentQuery, BookRequest, book_visit, find_appointments,
+};
+use crate::http::api::doctors::{DoctorQuery, doctor_free_slots, find_doctors, visible_doctor};
+use crate::http::error::ApiError;
+use crate::http::extract::{CurrentUser, Role};
+use crate::store::{AppointmentRow, DoctorRow};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/doctors", get(find_page))
+        .route("/doctors/{id}", get(doctor_page))
+        .route("/doctors/{id}/book", post(book))
+        .route("/appointments", get(my_appointments))
+}
+
+/// A numeric id from the path; anything else names nothing (404).
+pub fn id_of(s: &str) -> Result<i64, PageError> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(PageError::not_found)
+}
+
+/// Today in a zone.
+pub fn today_in(state: &AppState, tz: &TimeZone) -> Date {
+    state.clock.now().to_zoned_datetime(tz.clone()).date()
+}
+
+// ---------------------------------------------------------------------------
+// Find a doctor
+
+pub struct DoctorCard {
+    pub id: i64,
+    pub name: String,
+    pub initials: String,
+    pub specialty: String,
+    pub experience: String,
+    pub fee: String,
+    pub visit: String,
+    pub next_free: Option<String>,
+    pub active: bool,
+}
+
+fn experience(years: i32) -> String {
+    match years {
+        0 => "New to practice".to_owned(),
+        1 => "1 year of experience".to_owned(),
+        n => format!("{n} years of experience"),
+    }
+}
+
+impl DoctorCard {
+    pub fn new(d: &DoctorRow, next_free: Option<String>) -> Self {
+        Self {
+            id: d.id,
+            name: format!("Dr. {} {}", d.first_name, d.last_name),
+            initials: fmt::initials(&d.first_name, &d.last_name),
+            specialty: d.specialty.clone(),
+            experience: experience(d.experience_years),
+            fee: crate::domain::person::format_fee(d.fee_cents),
+            visit: fmt::minutes(i64::from(d.visit_minutes)),
+            next_free,
+            active: d.active,
+        }
+    }
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "doctors.html")]
+struct FindPage {
+    layout: Layout,
+    q: String,
+    specialties: Vec<Choice>,
+    cards: Vec<DoctorCard>,
+    filtered: bool,
+    more: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FindQuery {
+    q: Option<String>,
+    specialty: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn find_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<FindQuery>,
+) -> PageResult {
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let specialty = query.specialty.unwrap_or_default().trim().to_owned();
+    let (mut rows, limit) = find_doctors(
+        &state,
+        viewer.user.as_ref(),
+        DoctorQuery {
+            specialty: Some(specialty.clone()),
+            q: Some(q.clone()),
+            include_inactive: None,
+            cursor: query.cursor.filter(|c| !c.is_empty()),
+            limit: Some(24),
+        },
+    )
+    .await?;
+    let more = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        rows.last().map(|d| {
+            format!(
+                "/doctors?q={}&specialty={}&cursor={}",
+                fmt::url_encode(&q),
+                fmt::url_encode(&specialty),
+                crate::http::api::encode_cursor(&[d.id])
+            )
+        })
+    } else {
+        None
+    };
+    let now = state.clock.now();
+    let today = today_in(&state, &viewer.tz);
+    let mut cards = Vec::with_capacity(rows.len());
+    for d in &rows {
+        let next = doctor_free_slots(&state, viewer.user.as_ref(), d.id, Some(now), None)
+            .await?
+            .first()
+            .map(|p| fmt::when(&p.start.to_zoned_datetime(viewer.tz.clone()), today));
+        cards.push(DoctorCard::new(d, next));
+    }
+    let specialties = state
+        .store
+        .specialties()
+        .await?
+        .into_iter()
+        .map(|(name, n)| Choice {
+            selected: name.eq_ignore_ascii_case(&specialty),
+            label: format!("{name} ({n})"),
+            value: name,
+        })
+        .collect();
+    let page = FindPage {
+        layout: viewer.layout_tz("Find a doctor", "doctors"),
+        filtered: !q.is_empty() || !specialty.is_empty(),
+        q,
+        specialties,
+        cards,
+        more,
+    };
+    Ok(render(&page))
+}
+
+// ---------------------------------------------------------------------------
+// Slot picker (also used to reschedule)
+
+pub struct SlotChoice {
+    pub id: String,
+    pub value: String,
+    pub label: String,
+    pub full: String,
+    pub checked: bool,
+}
+
+pub struct SlotDay {
+    pub id: String,
+    pub heading: String,
+    pub today: bool,
+    pub slots: Vec<SlotChoice>,
+}
+
+/// A doctor's free times for one week, by day, in the viewer's zone.
+pub struct SlotPicker {
+    pub days: Vec<SlotDay>,
+    pub tz: String,
+    pub range: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub total: usize,
+    pub week: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Builds the picker for the week starting `week` (default today), linking
+/// other weeks to `base?week=...`.
+pub async fn slot_picker(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    doctor_id: i64,
+    viewer_tz: &TimeZone,
+    tz_name: &str,
+    week: Option<&str>,
+    base: &str,
+    chosen: &str,
+) -> Result<SlotPicker, PageError> {
+    let today = today_in(state, viewer_tz);
+    let last = fmt::add_days(today, state.settings.horizon_days.max(1));
+    let start = week
+        .and_then(|w| w.parse::<Date>().ok())
+        .filter(|d| *d >= today && *d <= last)
+        .unwrap_or(today);
+    let end = fmt::add_days(start, 7);
+    let from = fmt::start_of(start, viewer_tz);
+    let to = fmt::start_of(end, viewer_tz);
+    let slots = doctor_free_slots(state, user, doctor_id, Some(from), Some(to)).await?;
+    let mut days: Vec<SlotDay> = (0..7)
+        .map(|i| {
+            let d = fmt::add_days(start, i);
+            SlotDay {
+                id: format!("day-{d}"),
+                heading: fmt::short_date(d),
+                today: d == today,
+                slots: Vec::new(),
+            }
+        })
+        .collect();
+    let total = slots.len();
+    for p in slots {
+        let z = p.start.to_zoned_datetime(viewer_tz.clone());
+        let idx = usize::try_from((z.date() - start).get_days()).unwrap_or(usize::MAX);
+        if let Some(day) = days.get_mut(idx) {
+            let value = p.start.to_string();
+            day.slots.push(SlotChoice {
+                id: format!("slot-{}", p.start.as_second()),
+                checked: value == chosen,
+                label: fmt::time(&z),
+                full: fmt::when(&z, today),
+                value,
+            });
+        }
+    }
+    let link = |d: Date| {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}week={d}")
+    };
+    Ok(SlotPicker {
+        days,
+        tz: tz_name.to_owned(),
+        range: format!(
+            "{} – {}",
+            fmt::short_date(start),
+            fmt::short_date(fmt::add_days(end, -1))
+        ),
+        prev: (start > today).then(|| link(fmt::add_days(start, -7).max(today))),
+        next: (end <= last).then(|| link(end)),
+        total,
+        week: start.to_string(),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// A doctor's page
+
+#[derive(Template)]
+#[template(path = "doctor.html")]
+struct DoctorPage {
+    layout: Layout,
+    card: DoctorCard,
+    doctor_tz: String,
+    picker: SlotPicker,
+    can_book: bool,
+    signed_in: bool,
+    login_next: String,
+    csrf: String,
+    reason: String,
+    key: String,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct WeekQuery {
+    week: Option<String>,
+}
+
+async fn doctor_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<WeekQuery>,
+) -> PageResult {
+    let id = id_of(&id)?;
+    let page = doctor_view(
+        &state,
+        &viewer,
+        id,
+        q.week.as_deref(),
+        "",
+        String::new(),
+        FormErrors::default(),
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+async fn doctor_view(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    week: Option<&str>,
+    chosen: &str,
+    reason: String,
+    errors: FormErrors,
+) -> Result<DoctorPage, PageError> {
+    let d = visible_doctor(state, viewer.user.as_ref(), id).await?;
+    let base = format!("/doctors/{id}");
+    let picker = slot_picker(
+        state,
+        viewer.user.as_ref(),
+        id,
+        &viewer.tz,
+        &viewer.tz_name,
+        week,
+        &base,
+        chosen,
+    )
+    .await?;
+    let name = format!("Dr. {} {}", d.first_name, d.last_name);
+    Ok(DoctorPage {
+        layout: viewer.layout_tz(&name, "doctors"),
+        doctor_tz: d.timezone.clone(),
+        card: DoctorCard::new(&d, None),
+        picker,
+        can_book: viewer
+            .user
+            .as_ref()
+            .is_some_and(|u| u.role == Role::Patient),
+        signed_in: viewer.user.is_some(),
+        login_next: fmt::url_encode(&viewer.path),
+        csrf: viewer
+            .user
+            .as_ref()
+            .map(|u| u.csrf_token.clone())
+            .unwrap_or_default(),
+        reason,
+        key: auth::new_token(),
+        errors,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct BookForm {
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    week: String,
+    #[serde(default)]
+    key: String,
+}
+
+/// What a patient reads when booking or moving a visit failed.
+pub fn booking_errors(e: &ApiError) -> FormErrors {
+    match e.code {
+        "slot_taken" => FormErrors::alert(
+            "Sorry, that time was just taken by someone else. Please choose another time below.",
+        ),
+        "not_a_free_slot" => {
+            FormErrors::alert("That time is no longer available. Please choose another time below.")
+        }
+        _ => FormErrors::from_api(e, |f| match f {
+            "reason" => Some("Reason for the visit"),
+            _ => None,
+        }),
+    }
+}
+
+async fn book(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<BookForm>,
+) -> PageResult {
+    let id = id_of(&id)?;
+    let UserForm { user, data } = form;
+    let (errors, status) = if data.start.trim().is_empty() {
+        let mut errors = FormErrors::default();
+        errors.add("start", "Choose a time for your visit");
+        (errors, StatusCode::UNPROCESSABLE_ENTITY)
+    } else {
+        let key = data.key.trim();
+        let key = (!key.is_empty() && key.len() <= 200).then_some(key);
+        let req = BookRequest {
+            doctor_id: id,
+            start: data.start.clone(),
+            reason: Some(data.reason.clone()),
+        };
+        match book_visit(&state, &user, &req, key).await {
+            Ok(row) => {
+                return Ok(viewer.redirect(
+                    &format!("/appointments/{}", row.id),
+                    Some(super::Flash::Booked),
+                ));
+            }
+            Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+                tracing::info!(code = e.code, "booking from the page refused");
+                (booking_errors(&e), form_status(&e))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let page = doctor_view(
+        &state,
+        &viewer,
+        id,
+        Some(&data.week),
+        "",
+        data.reason,
+        errors,
+    )
+    .await?;
+    Ok(render_status(status, &page))
+}
+
+// ---------------------------------------------------------------------------
+// My appointments
+
+pub struct VisitRow {
+    pub id: i64,
+    pub when: String,
+    pub date: String,
+    pub time: String,
+    pub doctor: String,
+    pub patient: String,
+    pub reason: Option<String>,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub active: bool,
+    pub can_change: bool,
+}
+
+impl VisitRow {
+    pub fn new(state: &AppState, a: &AppointmentRow, tz: &TimeZone, today: Date) -> Self {
+        let start = fmt::zoned(a.start_at, tz);
+        let end = fmt::zoned(a.end_at, tz);
+        let status = crate::domain::appointment::Status::parse(&a.status);
+        let can_change = match (status, Timestamp::from_second(a.start_at)) {
+            (Some(s), Ok(t)) => state
+                .settings
+                .policy()
+                .apply(
+                    crate::domain::appointment::Actor::Patient,
+                    crate::domain::appointment::Action::Cancel,
+                    s,
+                    t,
+                    state.clock.now(),
+                )
+                .is_ok(),
+            _ => false,
+        };
+        Self {
+            id: a.id,
+            when: fmt::when(&start, today),
+            date: fmt::day_heading(start.date()),
+            time: format!("{} – {}", fmt::time(&start), fmt::time(&end)),
+            doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
+            patient: format!("{} {}", a.patient_first_name, a.patient_last_name),
+            reason: a.reason.clone(),
+            status: fmt::status_label(&a.status),
+            status_class: fmt::status_class(&a.status),
+            active: status.is_some_and(|s| s.is_active()),
+            can_change,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "appointments.html")]
+struct MyAppointmentsPage {
+    layout: Layout,
+    upcoming: Vec<VisitRow>,
+    past: Vec<VisitRow>,
+    cancel_hours: i64,
+}
+
+async fn my_appointments(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    match viewer.user.as_ref().map(|u| u.role) {
+        Some(Role::Doctor) => return Ok(viewer.redirect("/doctor/week", None)),
+        Some(Role::Admin) => return Ok(viewer.redirect("/admin/appointments", None)),
+        _ => {}
+    }
+    let user = viewer.require(Role::Patient)?;
+    let now = state.clock.now();
+    let today = today_in(&state, &viewer.tz);
+    let query = |status: &str, from: Timestamp| AppointmentQuery {
+        status: Some(status.to_owned()),
+        from: Some(from.to_string()),
+        to: None,
+        doctor_id: None,
+        patient_id: None,
+        cursor: None,
+        limit: Some(200),
+    };
+    let year_ago = now - SignedDuration::from_hours(24 * 366);
+    let (active, _) =
+        find_appointments(&state, user, &query("booked,in_progress", year_ago)).await?;
+    let (done, _) = find_appointments(
+        &state,
+        user,
+        &query("completed,no_show,cancelled", year_ago),
+    )
+    .await?;
+    let mut upcoming = Vec::new();
+    let mut past = Vec::new();
+    for a in &active {
+        let row = VisitRow::new(&state, a, &viewer.tz, today);
+        if a.end_at > now.as_second() {
+            upcoming.push(row);
+        } else {
+            past.push((a.start_at, row));
+        }
+    }
+    for a in &done {
+        past.push((a.start_at, VisitRow::new(&state, a, &viewer.tz, today)));
+    }
+    past.sort_by_key(|p| std::cmp::Reverse(p.0));
+    let page = MyAppointmentsPage {
+        layout: viewer.layout_tz("My appointments", "appointments"),
+        upcoming,
+        past: past.into_iter().map(|(_, r)| r).collect(),
+        cancel_hours: state.settings.cancel_window_hours,
+    };
+    Ok(render(&page))
+}

@@ -1,0 +1,450 @@
+//! One appointment, for whoever may see it (its patient, its doctor, an admin;
+//! anyone else gets the 404 page): details, cancel with a reason, reschedule,
+//! and the doctor's visit actions (start, completed, no-show).
+
+use super::fmt;
+use super::patient::{SlotPicker, booking_errors, id_of, slot_picker, today_in};
+use super::{
+    Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
+    render_status, safe_local_path,
+};
+use crate::domain::appointment::{Action, Actor, Status};
+use crate::http::AppState;
+use crate::http::api::appointments::{
+    CancelRequest, RescheduleRequest, act, cancel_visit, read_appointment, reschedule_visit,
+};
+use crate::http::error::ApiError;
+use crate::http::extract::{CurrentUser, Role};
+use crate::store::AppointmentRow;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/appointments/{id}", get(detail))
+        .route("/appointments/{id}/cancel", post(cancel))
+        .route(
+            "/appointments/{id}/reschedule",
+            get(reschedule_page).post(reschedule),
+        )
+        .route("/appointments/{id}/start", post(start))
+        .route("/appointments/{id}/complete", post(complete))
+        .route("/appointments/{id}/no-show", post(no_show))
+}
+
+fn actor(role: Role) -> Actor {
+    match role {
+        Role::Patient => Actor::Patient,
+        Role::Doctor => Actor::Doctor,
+        Role::Admin => Actor::Admin,
+    }
+}
+
+/// Whether the domain policy would let `user` do `action` now (to show only
+/// the buttons that can work; the POST asks the policy again).
+fn allowed(state: &AppState, user: &CurrentUser, a: &AppointmentRow, action: Action) -> bool {
+    match (Status::parse(&a.status), Timestamp::from_second(a.start_at)) {
+        (Some(s), Ok(t)) => state
+            .settings
+            .policy()
+            .apply(actor(user.role), action, s, t, state.clock.now())
+            .is_ok(),
+        _ => false,
+    }
+}
+
+/// The zone an appointment is shown in: a doctor's own, or the browser's.
+async fn zone_for(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &CurrentUser,
+) -> Result<(TimeZone, String), PageError> {
+    if user.role == Role::Doctor
+        && let Some(id) = user.doctor_id
+        && let Some(d) = state.store.get_doctor(id).await?
+        && let Ok(tz) = TimeZone::get(&d.timezone)
+    {
+        return Ok((tz, d.timezone));
+    }
+    Ok((viewer.tz.clone(), viewer.tz_name.clone()))
+}
+
+#[derive(Template)]
+#[template(path = "appointment.html")]
+struct DetailPage {
+    layout: Layout,
+    id: i64,
+    date: String,
+    time: String,
+    length: String,
+    tz: String,
+    doctor: String,
+    doctor_id: i64,
+    patient: String,
+    reason: Option<String>,
+    cancel_reason: Option<String>,
+    status: &'static str,
+    status_class: &'static str,
+    booked_on: String,
+    is_patient: bool,
+    is_staff: bool,
+    just_booked: bool,
+    moved: bool,
+    can_cancel: bool,
+    can_reschedule: bool,
+    can_start: bool,
+    can_complete: bool,
+    can_no_show: bool,
+    active: bool,
+    not_started: bool,
+    cancel_hours: i64,
+    csrf: String,
+    back: String,
+    back_label: &'static str,
+    cancel_text: String,
+    errors: FormErrors,
+}
+
+async fn detail_view(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &CurrentUser,
+    a: &AppointmentRow,
+    cancel_text: String,
+    errors: FormErrors,
+) -> Result<DetailPage, PageError> {
+    let (tz, tz_name) = zone_for(state, viewer, user).await?;
+    let start = fmt::zoned(a.start_at, &tz);
+    let end = fmt::zoned(a.end_at, &tz);
+    let booked = fmt::zoned(a.created_at, &tz);
+    let status = Status::parse(&a.status);
+    let (back, back_label) = match user.role {
+        Role::Patient => ("/appointments".to_owned(), "My appointments"),
+        Role::Doctor => (
+            format!("/doctor/week?start={}", fmt::monday_of(start.date())),
+            "My week",
+        ),
+        Role::Admin => ("/admin/appointments".to_owned(), "All appointments"),
+    };
+    let is_staff = user.role != Role::Patient;
+    let just_booked = matches!(viewer.flash, Some(Flash::Booked | Flash::Rescheduled));
+    let mut layout = viewer.layout_tz("Appointment", if is_staff { "" } else { "appointments" });
+    if just_booked {
+        // The confirmation card says it already.
+        layout.flash = None;
+    }
+    Ok(DetailPage {
+        layout,
+        id: a.id,
+        date: fmt::long_date(start.date()),
+        time: format!("{} – {}", fmt::time(&start), fmt::time(&end)),
+        length: fmt::minutes((a.end_at - a.start_at) / 60),
+        tz: tz_name,
+        doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
+        doctor_id: a.doctor_id,
+        patient: format!("{} {}", a.patient_first_name, a.patient_last_name),
+        reason: a.reason.clone(),
+        cancel_reason: a.cancel_reason.clone(),
+        status: fmt::status_label(&a.status),
+        status_class: fmt::status_class(&a.status),
+        booked_on: fmt::date_time(&booked),
+        is_patient: user.role == Role::Patient,
+        is_staff,
+        just_booked,
+        moved: viewer.flash == Some(Flash::Rescheduled),
+        can_cancel: allowed(state, user, a, Action::Cancel),
+        can_reschedule: allowed(state, user, a, Action::Reschedule),
+        can_start: is_staff && a.status == "booked" && allowed(state, user, a, Action::Start),
+        can_complete: is_staff && allowed(state, user, a, Action::Complete),
+        can_no_show: is_staff && allowed(state, user, a, Action::NoShow),
+        active: status.is_some_and(Status::is_active),
+        not_started: a.start_at > state.clock.now().as_second(),
+        cancel_hours: state.settings.cancel_window_hours,
+        csrf: user.csrf_token.clone(),
+        back,
+        back_label,
+        cancel_text,
+        errors,
+    })
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = id_of(&id)?;
+    let user = viewer.signed_in()?;
+    let a = read_appointment(&state, user, id).await?;
+    let page = detail_view(
+        &state,
+        &viewer,
+        user,
+        &a,
+        String::new(),
+        FormErrors::default(),
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// What anyone reads when a change to a visit was refused.
+fn change_errors(e: &ApiError) -> FormErrors {
+    match e.code {
+        "cancellation_window_passed" => FormErrors::alert(format!(
+            "It is too late to change this visit online: {}. Please call the clinic.",
+            e.detail.trim_end_matches('.')
+        )),
+        "state_changed" => FormErrors::alert(
+            "This visit was changed by someone else a moment ago. Here is how it stands now.",
+        ),
+        "invalid_transition" | "visit_not_started" => FormErrors::alert(format!(
+            "That is not possible now: {}.",
+            e.detail.trim_end_matches('.')
+        )),
+        _ => FormErrors::from_api(e, |f| match f {
+            "reason" => Some("Reason"),
+            _ => None,
+        }),
+    }
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<CancelForm>,
+) -> PageResult {
+    let id = id_of(&id)?;
+    let UserForm { user, data } = form;
+    let req = CancelRequest {
+        reason: Some(data.reason.clone()),
+    };
+    match cancel_visit(&state, &user, id, &req).await {
+        Ok(_) => {
+            let to = safe_local_path(&data.back)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("/appointments/{id}"));
+            Ok(viewer.redirect(&to, Some(Flash::Cancelled)))
+        }
+        Err(e) if e.status.is_client_error() && e.status.as_u16() != 404 => {
+            let a = read_appointment(&state, &user, id).await?;
+            let page =
+                detail_view(&state, &viewer, &user, &a, data.reason, change_errors(&e)).await?;
+            Ok(render_status(form_status(&e), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    back: String,
+}
+
+async fn visit_action(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    form: UserForm<ActionForm>,
+    action: Action,
+    flash: Flash,
+) -> PageResult {
+    let id = id_of(id)?;
+    let UserForm { user, data } = form;
+    match act(state, &user, id, action, None).await {
+        Ok(_) => {
+            let to = safe_local_path(&data.back)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("/appointments/{id}"));
+            Ok(viewer.redirect(&to, Some(flash)))
+        }
+        Err(e) if e.status.is_client_error() && e.status.as_u16() != 404 => {
+            let a = read_appointment(state, &user, id).await?;
+            let page =
+                detail_view(state, viewer, &user, &a, String::new(), change_errors(&e)).await?;
+            Ok(render_status(form_status(&e), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn start(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<ActionForm>,
+) -> PageResult {
+    visit_action(&state, &viewer, &id, form, Action::Start, Flash::Started).await
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<ActionForm>,
+) -> PageResult {
+    visit_action(
+        &state,
+        &viewer,
+        &id,
+        form,
+        Action::Complete,
+        Flash::Completed,
+    )
+    .await
+}
+
+async fn no_show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<ActionForm>,
+) -> PageResult {
+    visit_action(&state, &viewer, &id, form, Action::NoShow, Flash::NoShow).await
+}
+
+// ---------------------------------------------------------------------------
+// Reschedule
+
+#[derive(Template)]
+#[template(path = "reschedule.html")]
+struct ReschedulePage {
+    layout: Layout,
+    id: i64,
+    doctor: String,
+    current: String,
+    picker: SlotPicker,
+    csrf: String,
+    blocked: Option<String>,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct WeekQuery {
+    week: Option<String>,
+}
+
+async fn reschedule_view(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &CurrentUser,
+    a: &AppointmentRow,
+    week: Option<&str>,
+    errors: FormErrors,
+) -> Result<ReschedulePage, PageError> {
+    let (tz, tz_name) = zone_for(state, viewer, user).await?;
+    let picker = slot_picker(
+        state,
+        Some(user),
+        a.doctor_id,
+        &tz,
+        &tz_name,
+        week,
+        &format!("/appointments/{}/reschedule", a.id),
+        "",
+    )
+    .await?;
+    let start = fmt::zoned(a.start_at, &tz);
+    let blocked = (!allowed(state, user, a, Action::Reschedule)).then(|| {
+        if a.status == "booked" || a.status == "in_progress" {
+            format!(
+                "This visit starts in less than {} hours, so it can no longer be moved online. \
+                 Please call the clinic.",
+                state.settings.cancel_window_hours
+            )
+        } else {
+            "Only booked visits can be moved.".to_owned()
+        }
+    });
+    Ok(ReschedulePage {
+        layout: viewer.layout_tz("Reschedule", "appointments"),
+        id: a.id,
+        doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
+        current: fmt::when(&start, today_in(state, &tz)),
+        picker,
+        csrf: user.csrf_token.clone(),
+        blocked,
+        errors,
+    })
+}
+
+async fn reschedule_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<WeekQuery>,
+) -> PageResult {
+    let id = id_of(&id)?;
+    let user = viewer.signed_in()?;
+    let a = read_appointment(&state, user, id).await?;
+    let page = reschedule_view(
+        &state,
+        &viewer,
+        user,
+        &a,
+        q.week.as_deref(),
+        FormErrors::default(),
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+struct RescheduleForm {
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    week: String,
+}
+
+async fn reschedule(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<RescheduleForm>,
+) -> PageResult {
+    let id = id_of(&id)?;
+    let UserForm { user, data } = form;
+    let (errors, status) = if data.start.trim().is_empty() {
+        let mut errors = FormErrors::default();
+        errors.add("start", "Choose the new time for your visit");
+        (errors, axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+    } else {
+        let req = RescheduleRequest {
+            start: data.start.clone(),
+        };
+        match reschedule_visit(&state, &user, id, &req).await {
+            Ok(_) => {
+                return Ok(
+                    viewer.redirect(&format!("/appointments/{id}"), Some(Flash::Rescheduled))
+                );
+            }
+            Err(e) if e.status.is_client_error() && e.status.as_u16() != 404 => {
+                let errors = match e.code {
+                    "slot_taken" | "not_a_free_slot" => booking_errors(&e),
+                    _ => change_errors(&e),
+                };
+                (errors, form_status(&e))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let a = read_appointment(&state, &user, id).await?;
+    let page = reschedule_view(&state, &viewer, &user, &a, Some(&data.week), errors).await?;
+    Ok(render_status(status, &page))
+}

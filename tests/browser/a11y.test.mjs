@@ -1,0 +1,117 @@
+// Every page, as each kind of visitor: no serious or critical axe-core
+// violations, no script or CSP errors, and no sideways scrolling on a phone or
+// at 200% zoom (a 1280-pixel window zoomed to 200% lays out like 640 pixels).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, login, checkA11y, assertNoProblems, DEMO } from './helpers.mjs';
+
+let server;
+let chromium;
+
+before(async () => {
+  server = await startServer();
+  chromium = await launch();
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.stop();
+});
+
+async function scan(page, url, path, { widths = [1280, 640, 375] } = {}) {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const res = await page.goto(`${url}${path}`);
+  assert.ok(res, path);
+  await checkA11y(page, path);
+  for (const width of widths) {
+    await page.setViewportSize({ width, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${path} scrolls sideways by ${overflow}px at ${width}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  return res;
+}
+
+test('the public pages are accessible', async () => {
+  const { url } = server;
+  const page = await newPage(chromium.browser);
+  for (const path of ['/', '/login', '/login?expired=1&next=/appointments', '/signup', '/doctors',
+    '/doctors?specialty=Pediatrics', '/doctors/1']) {
+    await scan(page, url, path);
+  }
+  const missing = await scan(page, url, '/no/such/page');
+  assert.equal(missing.status(), 404);
+  assert.ok(await page.getByRole('heading', { name: 'Page not found' }).isVisible());
+
+  // Keyboard: the first Tab reaches the skip link, which moves to the content.
+  await page.goto(`${url}/`);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to main content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+
+  // A form with mistakes.
+  await page.goto(`${url}/login`);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('.error-summary').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'error-summary',
+    'the error summary takes the focus so it is read out');
+  await checkA11y(page, 'login with errors');
+  await page.getByLabel('Phone number or email').fill('+12025550143');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('do not match an account').waitFor();
+  await checkA11y(page, 'login refused');
+  assertNoProblems(page, 'public pages');
+});
+
+test('the patient pages are accessible', async () => {
+  const { url } = server;
+  const page = await newPage(chromium.browser);
+  await login(page, url, DEMO.patient.login, DEMO.patient.password);
+  await scan(page, url, '/appointments');
+  await scan(page, url, '/doctors/5');
+  await page.locator('fieldset.slot-day:nth-of-type(n+3) input[name="start"]').first().check();
+  await page.getByRole('button', { name: 'Book this time' }).click();
+  await page.waitForURL(/\/appointments\/\d+$/);
+  const visit = new URL(page.url()).pathname;
+  await scan(page, url, visit);
+  await scan(page, url, `${visit}/reschedule`);
+  await scan(page, url, '/appointments');
+  // A page that is not theirs does not exist for them.
+  const admin = await page.goto(`${url}/admin`);
+  assert.equal(admin.status(), 404);
+  assertNoProblems(page, 'patient pages');
+});
+
+test('the doctor pages are accessible', async () => {
+  const { url } = server;
+  const page = await newPage(chromium.browser);
+  await login(page, url, 'amara.okafor@medimeet.test', DEMO.doctorPassword);
+  await scan(page, url, '/doctor/week');
+  await scan(page, url, '/doctor/week?start=2026-01-05');
+  await scan(page, url, '/doctor/hours');
+  await page.goto(`${url}/doctor/week`);
+  await page.getByRole('link', { name: 'Previous week' }).click();
+  const first = page.locator('.week-visit a').first();
+  const href = await first.getAttribute('href');
+  assert.ok(href, 'the demo clinic has visits last week');
+  await scan(page, url, href);
+  assertNoProblems(page, 'doctor pages');
+});
+
+test('the admin pages are accessible', async () => {
+  const { url } = server;
+  const page = await newPage(chromium.browser);
+  await login(page, url, DEMO.admin.login, DEMO.admin.password);
+  for (const path of ['/admin', '/admin/doctors', '/admin/doctors/new', '/admin/doctors/1',
+    '/admin/doctors/1/hours', '/admin/appointments', '/admin/appointments?status=completed&doctor=2']) {
+    await scan(page, url, path);
+  }
+  const rows = await page.locator('table.data tbody tr').count();
+  assert.ok(rows > 0, 'the demo clinic has completed visits');
+  await page.locator('table.data tbody tr').first().getByRole('link').first().click();
+  await page.waitForURL(/\/appointments\/\d+$/);
+  await checkA11y(page, 'appointment (admin)');
+  assertNoProblems(page, 'admin pages');
+});

@@ -1,0 +1,139 @@
+// Shared helpers of the browser tests: start the real medimeet binary on a
+// fresh SQLite database, drive Debian's headless Chromium through
+// playwright-core, and scan pages with axe-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export const DEMO = {
+  patient: { login: '+12025550143', password: 'patient-demo-pass' },
+  admin: { login: 'admin@medimeet.test', password: 'admin-demo-pass' },
+  doctorPassword: 'doctor-demo-pass',
+};
+
+/** Starts `medimeet serve --demo` on a random port; resolves to { url, stop }. */
+export async function startServer(env = {}) {
+  const bin = process.env.MEDIMEET_BIN || join(root, 'target', 'debug', 'medimeet');
+  assert.ok(existsSync(bin), `build the binary first: ${bin} is missing (cargo build)`);
+  const dir = mkdtempSync(join(tmpdir(), 'medimeet-browser-'));
+  const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0',
+    '--database-url', `sqlite:${join(dir, 'db')}`], {
+    env: { ...process.env, RUST_LOG: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const m = output.match(/running at (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => { output += c.toString(); });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${output}`)); });
+  });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, stop };
+}
+
+/** Debian's Chromium, headless, with the flags that keep it off the network
+ * (Playwright gives each launch a fresh temporary profile). */
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const close = async () => { await browser.close(); };
+  return { browser, close };
+}
+
+/** A fresh browser context (its own cookies) in a time zone. */
+export async function newPage(browser, { timezoneId = 'America/New_York', width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ timezoneId, viewport: { width, height }, locale: 'en-US' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // Console errors such as a CSP refusal count; a form answered with a 4xx
+  // status (shown as "Failed to load resource") is expected behaviour.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.problems = problems;
+  return page;
+}
+
+/** Runs axe-core on the page; fails on any serious or critical violation. */
+export async function checkA11y(page, label) {
+  // Evaluated through the DevTools protocol: the page's CSP (rightly) refuses
+  // an injected inline script, and stays on for the test.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${label}: accessibility violations:\n${JSON.stringify(bad, null, 2)}`);
+  return result;
+}
+
+/** No script errors (the CSP would report a blocked inline script here). */
+export function assertNoProblems(page, label) {
+  assert.deepEqual(page.problems, [], `${label}: browser reported problems`);
+}
+
+export async function login(page, url, who, password) {
+  await page.goto(`${url}/login`);
+  await page.getByLabel('Phone number or email').fill(who);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
+}
+
+/** Follows a link of the site's main navigation. */
+export async function nav(page, name) {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+  await page.waitForLoadState();
+}
+
+export async function logout(page) {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+}
+
+export function screenshotPath(name) {
+  const dir = join(root, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
+
+let phoneSeq = 0;
+/** A fresh valid US phone number for a new patient. */
+export function newPhone() {
+  phoneSeq += 1;
+  const n = (Date.now() % 9000) + phoneSeq * 7;
+  return `+1312555${String(1000 + (n % 9000)).padStart(4, '0')}`;
+}

@@ -1,0 +1,72 @@
+// Two patients race for the same slot in two browsers: one gets it, the other
+// is told it was just taken and books another time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, checkA11y, assertNoProblems, newPhone } from './helpers.mjs';
+
+let server;
+let chromium;
+
+before(async () => {
+  server = await startServer();
+  chromium = await launch();
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.stop();
+});
+
+async function signUp(page, url, first) {
+  await page.goto(`${url}/signup`);
+  await page.getByLabel('First name').fill(first);
+  await page.getByLabel('Last name').fill('Racer');
+  await page.getByLabel('Phone number').fill(newPhone());
+  await page.getByLabel('Date of birth').fill('1985-07-01');
+  await page.getByLabel('Password').fill('a long enough password');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(`${url}/doctors`);
+}
+
+test('two patients race for one slot: the second is told it was just taken', async () => {
+  const { url } = server;
+  const alice = await newPage(chromium.browser, { timezoneId: 'Asia/Tokyo' });
+  const bob = await newPage(chromium.browser, { timezoneId: 'America/Los_Angeles' });
+  await signUp(alice, url, 'Alice');
+  await signUp(bob, url, 'Bob');
+
+  // Both open the same doctor and choose the same instant (shown in their own zones).
+  await alice.goto(`${url}/doctors/3`);
+  await bob.goto(`${url}/doctors/3`);
+  const later = 'fieldset.slot-day:nth-of-type(n+3) input[name="start"]';
+  const value = await alice.locator(later).first().getAttribute('value');
+  await alice.locator(`input[name="start"][value="${value}"]`).check();
+  await bob.locator(`input[name="start"][value="${value}"]`).check();
+  assert.notEqual(
+    await alice.locator(`input[value="${value}"]`).getAttribute('data-label'),
+    await bob.locator(`input[value="${value}"]`).getAttribute('data-label'),
+    'the same slot reads differently in Tokyo and Los Angeles',
+  );
+
+  // Alice books first.
+  await alice.getByRole('button', { name: 'Book this time' }).click();
+  await alice.waitForURL(/\/appointments\/\d+$/);
+  assert.ok(await alice.getByRole('heading', { name: /You're booked with/ }).isVisible());
+
+  // Bob's page still offers it; his booking is refused with a clear message.
+  await bob.getByRole('button', { name: 'Book this time' }).click();
+  const alert = bob.locator('.error-summary');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /that time was just taken by someone else/);
+  assert.equal(await bob.locator(`input[name="start"][value="${value}"]`).count(), 0,
+    'the taken slot is no longer offered');
+  await checkA11y(bob, 'slot taken');
+
+  // He picks another time and gets it.
+  await bob.locator(later).first().check();
+  await bob.getByRole('button', { name: 'Book this time' }).click();
+  await bob.waitForURL(/\/appointments\/\d+$/);
+  assert.ok(await bob.getByRole('heading', { name: /You're booked with/ }).isVisible());
+  assertNoProblems(alice, 'alice');
+  assertNoProblems(bob, 'bob');
+});
