@@ -131,7 +131,6 @@ async fn active_doctor(state: &AppState, id: i64) -> ApiResult<DoctorRow> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a repeat returns the first answer")),
     responses(
         (status = 201, description = "Booked", body = AppointmentView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only patients book", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`slot_taken` or `one_visit_per_day`", body = Problem, content_type = "application/problem+json"),
@@ -252,8 +251,6 @@ pub struct AppointmentQuery {
     params(AppointmentQuery),
     responses(
         (status = 200, body = Page<AppointmentView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_appointments(
@@ -356,7 +353,6 @@ pub async fn visible_appointment(
     params(("id" = i64, Path, description = "Appointment id")),
     responses(
         (status = 200, body = AppointmentView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -454,7 +450,6 @@ pub struct CancelRequest {
     request_body(content = Option<CancelRequest>),
     responses(
         (status = 200, body = AppointmentView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`cancellation_window_passed`, `invalid_transition` or `state_changed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -495,7 +490,6 @@ pub struct RescheduleRequest {
     request_body = RescheduleRequest,
     responses(
         (status = 200, body = AppointmentView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`slot_taken`, `one_visit_per_day`, `cancellation_window_passed`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_a_free_slot` or `validation_failed`", body = Problem, content_type = "application/problem+json"),

@@ -43,7 +43,6 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, body = Page<AuditEntry>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -127,7 +127,6 @@ pub struct DoctorQuery {
     params(DoctorQuery),
     responses(
         (status = 200, body = Page<DoctorView>),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_doctors(
@@ -286,10 +285,8 @@ fn require_admin(user: &CurrentUser) -> ApiResult<()> {
     request_body = CreateDoctor,
     responses(
         (status = 201, body = DoctorView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`already_registered`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_doctor(
@@ -381,10 +378,8 @@ pub struct UpdateDoctor {
     request_body = UpdateDoctor,
     responses(
         (status = 200, body = DoctorView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_doctor(
@@ -699,10 +694,8 @@ pub async fn availability_of(
     request_body = AvailabilityDoc,
     responses(
         (status = 200, body = AvailabilityDoc),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_availability(
@@ -794,7 +787,6 @@ pub struct NewTimeOff {
     params(("id" = i64, Path, description = "Doctor id")),
     responses(
         (status = 200, body = Page<TimeOffView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -835,9 +827,7 @@ pub async fn time_off_of(
     request_body = NewTimeOff,
     responses(
         (status = 201, body = TimeOffView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_time_off(
@@ -905,7 +895,6 @@ pub async fn add_time_off_for(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1080,7 +1069,6 @@ pub struct SlotView {
     responses(
         (status = 200, body = Page<SlotView>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn free_slots(

@@ -164,7 +164,6 @@ async fn visible_patient(state: &AppState, user: &CurrentUser, id: i64) -> ApiRe
     params(("id" = i64, Path, description = "Patient id")),
     responses(
         (status = 200, body = PatientView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -204,10 +203,8 @@ pub struct UpdatePatient {
     request_body = UpdatePatient,
     responses(
         (status = 200, body = PatientView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A doctor cannot change a patient's profile", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_patient(
