@@ -30,3 +30,28 @@ if [ ! -d node_modules ]; then
 fi
 cargo build --locked --bin medimeet
 node --test --test-concurrency=1 tests/browser/
+
+# Load, storm and crash smoke (issue 4, docs/PERFORMANCE.md): seconds-long runs
+# of medimeet-load on both backends that assert correctness only (0 double
+# bookings, 0 lost confirmations after kill -9), never speed. Each run exits
+# non-zero on a violation; PostgreSQL being unreachable fails here too.
+cargo build --locked --bins
+smoke_dir=$(mktemp -d)
+smoke_admin_url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+smoke_db="medimeet_smoke_$$"
+smoke_cleanup() {
+    psql "$smoke_admin_url" -qc "DROP DATABASE IF EXISTS $smoke_db WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -rf "$smoke_dir"
+}
+trap smoke_cleanup EXIT
+psql "$smoke_admin_url" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $smoke_db"
+for db in "sqlite:$smoke_dir/smoke.db" "${smoke_admin_url%/*}/$smoke_db"; do
+    echo "== load smoke on ${db%%:*}"
+    target/debug/medimeet-load seed --database-url "$db" --doctors 6 --patients 50 --appointments 300
+    target/debug/medimeet-load flow --spawn target/debug/medimeet --database-url "$db" \
+        --clients 8 --duration 3 --requests 20000 --no-baseline
+    target/debug/medimeet-load storm --spawn target/debug/medimeet --database-url "$db" \
+        --clients 16 --duration 3 --requests 20000 --no-baseline
+    target/debug/medimeet-load crash --binary target/debug/medimeet --database-url "$db" \
+        --iterations 3 --clients 8
+done

@@ -108,6 +108,99 @@ macro_rules! fetch_appointment {
     };
 }
 
+/// One booking as a single SQLite call (see [`super::commit`]): savepoint,
+/// slot, visit (its slot is the row just inserted), audit row (its entity the
+/// visit just inserted), the visit read back with names, release. `$1` doctor,
+/// `$2` patient, `$3` start, `$4` end, `$5` local date, `$6` reason, `$7`
+/// actor, `$8` now.
+pub(crate) const BOOK_SQLITE: &str = concat!(
+    "SAVEPOINT booking; \
+     INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
+       VALUES ($1, $3, $4, 'booked', NULL, $8); \
+     INSERT INTO appointments (doctor_id, patient_id, slot_id, start_at, end_at, local_date, \
+       status, reason, payment_status, created_at, updated_at) \
+       VALUES ($1, $2, last_insert_rowid(), $3, $4, $5, 'booked', $6, 'unpaid', $8, $8); \
+     INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail) \
+       VALUES ($8, $7, 'book', 'appointment', last_insert_rowid(), NULL); ",
+    select_appointment!(),
+    "WHERE ap.id = (SELECT entity_id FROM audit_log WHERE id = last_insert_rowid()); \
+     RELEASE booking"
+);
+
+/// One booking as a single PostgreSQL statement (same parameters as
+/// [`BOOK_SQLITE`]), its own transaction: the doctor's row is locked first (the
+/// slot insert reads from it), which queues a doctor's bookings instead of
+/// letting them collide inside the exclusion index, as [`LockDoctor`] does.
+pub(crate) const BOOK_POSTGRES: &str = "\
+    WITH lk AS (SELECT id FROM doctors WHERE id = $1 FOR NO KEY UPDATE), \
+    s AS (INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
+          SELECT lk.id, $3, $4, 'booked', NULL, $8 FROM lk RETURNING id), \
+    ap AS (INSERT INTO appointments (doctor_id, patient_id, slot_id, start_at, end_at, local_date, \
+             status, reason, payment_status, created_at, updated_at) \
+          SELECT $1, $2, s.id, $3, $4, $5, 'booked', $6, 'unpaid', $8, $8 FROM s RETURNING *), \
+    lg AS (INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail) \
+          SELECT $8, $7, 'book', 'appointment', ap.id, NULL FROM ap) \
+    SELECT ap.id, ap.doctor_id, ap.patient_id, ap.slot_id, ap.start_at, ap.end_at, \
+        ap.local_date, ap.status, ap.reason, ap.cancel_reason, ap.payment_status, \
+        ap.created_at, ap.updated_at, \
+        d.first_name AS doctor_first_name, d.last_name AS doctor_last_name, \
+        p.first_name AS patient_first_name, p.last_name AS patient_last_name \
+    FROM ap JOIN doctors d ON d.id = ap.doctor_id JOIN patients p ON p.id = ap.patient_id";
+
+/// Periods taken by active visits of doctor `$1` overlapping `[$2, $3)`,
+/// folded into one row as `start end,...` (sorted when parsed, see
+/// [`super::schedule`]).
+pub(crate) const TAKEN_PERIODS: &str = "\
+    SELECT string_agg(CAST(start_at AS TEXT) || ' ' || CAST(end_at AS TEXT), ',') \
+    FROM slots \
+    WHERE doctor_id = $1 AND released_at IS NULL \
+      AND start_at > $2 - 86400 AND start_at < $3 AND end_at > $2";
+
+/// The list query of [`Store::list_appointments`] (also explained by the load tool).
+pub(crate) fn list_query<DB>(
+    filter: &AppointmentFilter,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments: Default,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut q = QueryBuilder::new(select_appointment!());
+    q.push(" WHERE 1 = 1");
+    if let Some(p) = filter.patient_id {
+        q.push(" AND ap.patient_id = ").push_bind(p);
+    }
+    if let Some(d) = filter.doctor_id {
+        q.push(" AND ap.doctor_id = ").push_bind(d);
+    }
+    if !filter.statuses.is_empty() {
+        q.push(" AND ap.status IN (");
+        let mut sep = q.separated(", ");
+        for s in &filter.statuses {
+            sep.push_bind(s.clone());
+        }
+        q.push(")");
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND ap.start_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND ap.start_at < ").push_bind(to);
+    }
+    if let Some((start, id)) = after {
+        q.push(" AND (ap.start_at > ").push_bind(start);
+        q.push(" OR (ap.start_at = ").push_bind(start);
+        q.push(" AND ap.id > ").push_bind(id);
+        q.push("))");
+    }
+    q.push(" ORDER BY ap.start_at, ap.id LIMIT ")
+        .push_bind(limit);
+    q
+}
+
 impl Store {
     /// Periods taken by active visits of a doctor that overlap `[from, to)`.
     pub async fn taken_periods(
@@ -116,25 +209,27 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, i64)>> {
-        on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, (i64, i64)>(
-                "SELECT start_at, end_at FROM slots \
-                 WHERE doctor_id = $1 AND released_at IS NULL \
-                   AND start_at > $2 - 86400 AND start_at < $3 AND end_at > $2 \
-                 ORDER BY start_at",
-            )
-            .bind(doctor_id)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await?)
-        })
+        let (list,): (Option<String>,) = on_read!(self, pool => {
+            sqlx::query_as(TAKEN_PERIODS)
+                .bind(doctor_id)
+                .bind(from)
+                .bind(to)
+                .fetch_one(pool)
+                .await?
+        });
+        super::schedule::periods(list.as_deref())
     }
 
     /// Takes the slot and creates the appointment in one transaction. The
     /// database refuses an overlap (`Conflict::SlotTaken`) and a second active
     /// visit that day (`Conflict::OneVisitPerDay`); either way nothing is written.
     pub async fn book(&self, b: &NewBooking<'_>, actor: ActorId, now: i64) -> Result<BookOutcome> {
+        if b.idempotency.is_none() {
+            return self
+                .book_direct(b, actor, now)
+                .await
+                .map(BookOutcome::Created);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -151,6 +246,43 @@ impl Store {
                     return Err(StoreError::Conflict(c));
                 }
                 other => return other,
+            }
+        }
+    }
+
+    /// A booking without an Idempotency-Key in the fewest round trips: the
+    /// group-committing writer on SQLite, one statement on PostgreSQL (see
+    /// [`super::commit`]).
+    async fn book_direct(
+        &self,
+        b: &NewBooking<'_>,
+        actor: ActorId,
+        now: i64,
+    ) -> Result<AppointmentRow> {
+        match self {
+            Store::Sqlite { booker, .. } => booker.book(b, actor, now).await,
+            Store::Postgres(pool) => {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let row = sqlx::query_as::<_, AppointmentRow>(BOOK_POSTGRES)
+                        .bind(b.doctor_id)
+                        .bind(b.patient_id)
+                        .bind(b.start_at)
+                        .bind(b.end_at)
+                        .bind(b.local_date)
+                        .bind(b.reason)
+                        .bind(actor)
+                        .bind(now)
+                        .fetch_optional(pool)
+                        .await
+                        .map_err(StoreError::from);
+                    match row {
+                        Err(e) if e.is_retryable() && attempt < 5 => continue,
+                        Err(e) => return Err(e),
+                        Ok(row) => return row.ok_or(StoreError::NotFound),
+                    }
+                }
             }
         }
     }
@@ -253,35 +385,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AppointmentRow>> {
         on_read!(self, pool => {
-            let mut q = QueryBuilder::new(select_appointment!());
-            q.push(" WHERE 1 = 1");
-            if let Some(p) = filter.patient_id {
-                q.push(" AND ap.patient_id = ").push_bind(p);
-            }
-            if let Some(d) = filter.doctor_id {
-                q.push(" AND ap.doctor_id = ").push_bind(d);
-            }
-            if !filter.statuses.is_empty() {
-                q.push(" AND ap.status IN (");
-                let mut sep = q.separated(", ");
-                for s in &filter.statuses {
-                    sep.push_bind(s.clone());
-                }
-                q.push(")");
-            }
-            if let Some(from) = filter.from {
-                q.push(" AND ap.start_at >= ").push_bind(from);
-            }
-            if let Some(to) = filter.to {
-                q.push(" AND ap.start_at < ").push_bind(to);
-            }
-            if let Some((start, id)) = after {
-                q.push(" AND (ap.start_at > ").push_bind(start);
-                q.push(" OR (ap.start_at = ").push_bind(start);
-                q.push(" AND ap.id > ").push_bind(id);
-                q.push("))");
-            }
-            q.push(" ORDER BY ap.start_at, ap.id LIMIT ").push_bind(limit);
+            let mut q = list_query(filter, after, limit);
             Ok(q.build_query_as::<AppointmentRow>().fetch_all(pool).await?)
         })
     }

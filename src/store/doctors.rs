@@ -290,33 +290,10 @@ impl Store {
         })
     }
 
+    /// A doctor's visit length, weekly hours and overrides, in one query (see
+    /// [`Store::schedule_rows`]); `None` if there is no such doctor.
     pub async fn get_availability(&self, doctor_id: i64) -> Result<Option<AvailabilityRows>> {
-        on_read!(self, pool => {
-            let head: Option<(i32, i32)> = sqlx::query_as(
-                "SELECT visit_minutes, buffer_minutes FROM doctors WHERE id = $1",
-            )
-            .bind(doctor_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((visit_minutes, buffer_minutes)) = head else {
-                return Ok(None);
-            };
-            let weekly = sqlx::query_as::<_, HoursRow>(
-                "SELECT weekday, start_minute, end_minute FROM working_hours \
-                 WHERE doctor_id = $1 ORDER BY weekday, start_minute",
-            )
-            .bind(doctor_id)
-            .fetch_all(pool)
-            .await?;
-            let overrides = sqlx::query_as::<_, OverrideRow>(
-                "SELECT on_date, start_minute, end_minute FROM date_overrides \
-                 WHERE doctor_id = $1 ORDER BY on_date, start_minute",
-            )
-            .bind(doctor_id)
-            .fetch_all(pool)
-            .await?;
-            Ok(Some(AvailabilityRows { visit_minutes, buffer_minutes, weekly, overrides }))
-        })
+        self.availability_rows(doctor_id).await
     }
 
     /// Replaces a doctor's visit length, buffer, weekly hours and overrides at once.

@@ -19,13 +19,19 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod bulk;
+mod commit;
 mod doctors;
+mod schedule;
 mod stats;
 
 pub use accounts::*;
 pub use appointments::*;
 pub use audit::*;
+pub use bulk::*;
+pub use commit::Booker;
 pub use doctors::*;
+pub use schedule::*;
 pub use stats::*;
 
 use sqlx::migrate::Migrator;
@@ -42,7 +48,12 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// A handle on the database; cheap to clone (pools are reference-counted).
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        /// The booking writer on `write` (group commit).
+        booker: Booker,
+    },
     Postgres(PgPool),
 }
 
@@ -179,6 +190,27 @@ pub struct ConnectOptions {
     pub max_connections: u32,
 }
 
+/// The settings of every SQLite connection (the server's, and the load tool's
+/// baseline and checks): WAL, `synchronous=FULL`, foreign keys on.
+pub(crate) fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(StoreError::Url(
+            "expected sqlite:PATH, a file path or postgres://...".into(),
+        ));
+    }
+    Ok(SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .pragma("temp_store", "memory"))
+}
+
 impl Store {
     /// Opens the database named by `opts.url` (`sqlite:PATH` or a bare path for
     /// SQLite, `postgres://...` for PostgreSQL), creating a SQLite file if missing.
@@ -196,22 +228,7 @@ impl Store {
                 .await?;
             return Ok(Store::Postgres(pool));
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        if path.is_empty() || path.contains("://") {
-            return Err(StoreError::Url(
-                "expected sqlite:PATH, a file path or postgres://...".into(),
-            ));
-        }
-        let base = SqliteConnectOptions::new()
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .pragma("temp_store", "memory");
+        let base = sqlite_options(url)?;
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -222,7 +239,12 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(base.read_only(true))
             .await?;
-        Ok(Store::Sqlite { read, write })
+        let booker = Booker::start(write.clone());
+        Ok(Store::Sqlite {
+            read,
+            write,
+            booker,
+        })
     }
 
     /// Brings the schema up to date (idempotent; safe to run from several
@@ -254,7 +276,7 @@ impl Store {
     /// Closes every connection (on shutdown).
     pub async fn close(&self) {
         match self {
-            Store::Sqlite { read, write } => {
+            Store::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
