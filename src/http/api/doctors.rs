@@ -1001,25 +1001,23 @@ pub async fn load_schedule(
     from: Timestamp,
     to: Timestamp,
 ) -> ApiResult<DoctorSchedule> {
-    let rows = state
-        .store
-        .get_availability(doctor.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("doctor"))?;
+    // One query for hours, overrides, time off and taken slots: the hot read
+    // of the free-slots page and of every booking (docs/PERFORMANCE.md).
     let day = 86_400;
     let (lo, hi) = (from.as_second() - day, to.as_second() + day);
-    let time_off = state
+    let sched = state
         .store
-        .list_time_off(doctor.id, lo)
+        .schedule_rows(doctor.id, lo, hi)
         .await?
+        .ok_or_else(|| ApiError::not_found("doctor"))?;
+    let rows = sched.availability;
+    let time_off = sched
+        .time_off
         .into_iter()
-        .filter(|t| t.start_at < hi)
-        .filter_map(|t| period(t.start_at, t.end_at))
+        .filter_map(|(s, e)| period(s, e))
         .collect();
-    let taken = state
-        .store
-        .taken_periods(doctor.id, lo, hi)
-        .await?
+    let taken = sched
+        .taken
         .into_iter()
         .filter_map(|(s, e)| period(s, e))
         .collect();
