@@ -37,6 +37,34 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Argon2 takes 19 MiB per hash: a crowd of logins hashing at once would take
+/// gigabytes. At most one hash per core runs at a time; the others wait here.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// [`hash_password`] off the async runtime, at most one per core at a time.
+pub async fn hash_password_async(password: String) -> Result<String, HashError> {
+    let _permit = hashing_permits().acquire().await.map_err(|_| HashError)?;
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| HashError)?
+}
+
+/// [`verify_password`] off the async runtime, at most one per core at a time.
+pub async fn verify_password_async(password: String, phc: String) -> bool {
+    let Ok(_permit) = hashing_permits().acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false)
+}
+
 /// A hash no password matches, verified against when a login is unknown so that
 /// a wrong phone and a wrong password take the same time.
 pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1dV3wZl8J3HbGJwE9Qv8yJm2hYwGkz1vQ3p0L0b3x4Q";

@@ -332,9 +332,8 @@ pub async fn onboard_doctor(
     else {
         return Err(ApiError::validation(errs.0));
     };
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
+    let hash = auth::hash_password_async(password.expose().to_owned())
         .await
-        .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))?;
     let row = state
         .store

@@ -157,9 +157,7 @@ pub async fn start_session(
         .map(|a| a.password_hash.clone())
         .unwrap_or_else(|| auth::DUMMY_HASH.to_owned());
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let ok = auth::verify_password_async(password, hash).await;
     let account = match account {
         Some(a) if ok && a.active => a,
         _ => {
