@@ -74,7 +74,10 @@ async fn one_active_visit_per_patient_doctor_and_day(backend: Backend) {
     let doctor = app.everyday_doctor(&admin).await;
     let other = app.everyday_doctor(&admin).await;
     let p = app.new_patient().await;
-    let slots = app.later_slots(doctor.id).await;
+    // Slots of one whole day (the 30th slot is past the first, partial day).
+    let all = app.later_slots(doctor.id).await;
+    let day = all[30][..10].to_owned();
+    let slots: Vec<String> = all.into_iter().filter(|s| s.starts_with(&day)).collect();
     let first = app.book(&p, doctor.id, &slots[0]).await;
     assert_eq!(first.status, 201);
     app.book(&p, doctor.id, &slots[2])
@@ -247,7 +250,14 @@ async fn rescheduling_to_an_overlapping_time_after_a_visit_length_change_works(b
     let admin = app.new_admin().await;
     let doctor = app.everyday_doctor(&admin).await;
     let p = app.new_patient().await;
-    let slots = app.later_slots(doctor.id).await;
+    // A slot on the hour: on both the 30-minute grid and the later 20-minute one
+    // (both start at 08:00), and early enough for the next hour on the same day.
+    let slots: Vec<String> = app
+        .later_slots(doctor.id)
+        .await
+        .into_iter()
+        .filter(|s| &s[14..16] == "00" && &s[11..13] < "17")
+        .collect();
     let id = app.book(&p, doctor.id, &slots[0]).await.body["id"]
         .as_i64()
         .expect("id");
