@@ -902,7 +902,7 @@ impl Store {
         };
         let queries: Vec<(&'static str, String, Vec<i64>)> = vec![
             (
-                "taken slots of a doctor (free slots, booking)",
+                "taken slots of a doctor (alone; the same conditions as in the schedule query)",
                 super::appointments::TAKEN_PERIODS.to_owned(),
                 vec![doctor_id, from - day, to + day],
             ),
@@ -912,7 +912,12 @@ impl Store {
                 vec![patient_id, 51],
             ),
             (
-                "a doctor's hours and overrides (free slots, booking)",
+                "a doctor's hours, time off and taken slots around a window (free slots, booking)",
+                super::schedule::SCHEDULE.to_owned(),
+                vec![doctor_id, from - day, to + day],
+            ),
+            (
+                "a doctor's hours and overrides (the doctor's availability page)",
                 super::schedule::AVAILABILITY.to_owned(),
                 vec![doctor_id],
             ),

@@ -35,7 +35,7 @@ pub(crate) const AVAILABILITY: &str =
 /// Plus time off overlapping `($2, $3)` and the periods of unreleased slots
 /// overlapping `[$2, $3)` (the conditions of [`super::appointments::TAKEN_PERIODS`]),
 /// each as `start end,...`.
-const SCHEDULE: &str = concat!(
+pub(crate) const SCHEDULE: &str = concat!(
     availability_columns!(),
     ", (SELECT string_agg(CAST(t.start_at AS TEXT) || ' ' || CAST(t.end_at AS TEXT), ',') \
           FROM time_off t WHERE t.doctor_id = d.id AND t.end_at > $2 AND t.start_at < $3) AS time_off, \
