@@ -5,46 +5,140 @@
 //! crate upgrade cannot weaken them silently). Session tokens are 256 random bits;
 //! the database keeps only their SHA-256, so a leaked table opens no session.
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+use std::sync::Mutex;
 
-fn argon2() -> Result<Argon2<'static>, argon2::Error> {
-    let params = Params::new(19 * 1024, 2, 1, None)?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+/// Our parameters: m = 19 MiB (19,456 one-KiB blocks), t = 2, p = 1.
+const MEMORY_KIB: u32 = 19 * 1024;
+
+fn params() -> Result<Params, argon2::Error> {
+    Params::new(MEMORY_KIB, 2, 1, None)
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed")]
 pub struct HashError;
 
-/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
-/// CPU-heavy (tens of milliseconds): call it off the async runtime.
-pub fn hash_password(password: &str) -> Result<String, HashError> {
-    let hasher = argon2().map_err(|_| HashError)?;
-    hasher
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|_| HashError)
+/// Argon2's 19 MiB of work memory, kept for the next hash instead of freed.
+///
+/// Each hash needs its blocks; allocated and freed per hash, they stayed
+/// resident in the allocator's per-thread heaps (glibc kept 880 MiB after 128
+/// sign-ups, docs/PERFORMANCE.md). At most one buffer per core is kept (the
+/// async hashing below runs at most that many at once), so the server's
+/// hashing memory is bounded by cores x 19 MiB. The blocks are overwritten by
+/// every hash before they are read, so reuse leaks nothing between hashes.
+static SPARE_MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    let spare = SPARE_MEMORY.lock().ok().and_then(|mut v| {
+        v.iter()
+            .position(|m| m.len() == blocks)
+            .map(|i| v.swap_remove(i))
+    });
+    let mut memory = spare.unwrap_or_else(|| vec![Block::default(); blocks]);
+    let out = f(&mut memory);
+    if let Ok(mut v) = SPARE_MEMORY.lock()
+        && v.len() < cores()
+    {
+        v.push(memory);
+    }
+    out
 }
 
-/// Whether `password` matches the stored PHC hash. Any malformed hash is a no.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    match argon2() {
-        Ok(a) => a.verify_password(password.as_bytes(), phc).is_ok(),
-        Err(_) => false,
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
+/// The raw Argon2 output of `password` with `salt` under the given
+/// algorithm, version and parameters, in reused memory.
+fn argon2_output(
+    password: &[u8],
+    salt: &[u8],
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    out_len: usize,
+) -> Option<Output> {
+    let blocks = params.block_count();
+    let hasher = Argon2::new(algorithm, version, params);
+    let mut buf = [0u8; Output::MAX_LENGTH];
+    let out = buf.get_mut(..out_len)?;
+    with_memory(blocks, |memory| {
+        hasher.hash_password_into_with_memory(password, salt, out, memory)
+    })
+    .ok()?;
+    Output::new(out).ok()
+}
+
+/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`)
+/// with a fresh 16-byte random salt. CPU-heavy (tens of milliseconds): call it
+/// off the async runtime.
+pub fn hash_password(password: &str) -> Result<String, HashError> {
+    let params = params().map_err(|_| HashError)?;
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = Salt::new(&salt_bytes).map_err(|_| HashError)?;
+    let out_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let param_string = ParamsString::try_from(&params).map_err(|_| HashError)?;
+    let hash = argon2_output(
+        password.as_bytes(),
+        &salt_bytes,
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params,
+        out_len,
+    )
+    .ok_or(HashError)?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: param_string,
+        salt: Some(salt),
+        hash: Some(hash),
     }
+    .to_string())
+}
+
+/// Whether `password` matches the stored PHC hash (under the hash's own
+/// algorithm, version and parameters). Any malformed hash is a no.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    let Ok(stored) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(stored.algorithm.as_str()),
+        Params::try_from(&stored),
+    ) else {
+        return false;
+    };
+    let version = match stored.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    argon2_output(
+        password.as_bytes(),
+        salt.as_ref(),
+        algorithm,
+        version,
+        params,
+        expected.len(),
+    )
+    // `Output`'s equality is constant-time.
+    .is_some_and(|computed| computed == *expected)
 }
 
 /// Argon2 takes 19 MiB per hash: a crowd of logins hashing at once would take
 /// gigabytes. At most one hash per core runs at a time; the others wait here.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        tokio::sync::Semaphore::new(cores)
-    })
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(cores()))
 }
 
 /// [`hash_password`] off the async runtime, at most one per core at a time.
@@ -111,6 +205,42 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse batterz", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let crate_hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params().unwrap());
+        // The crate's hash verifies here (stored hashes stay valid) ...
+        let theirs = crate_hasher
+            .hash_password(b"correct horse battery")
+            .unwrap()
+            .to_string();
+        assert!(verify_password("correct horse battery", &theirs));
+        assert!(!verify_password("correct horse batterz", &theirs));
+        // ... and ours verifies there.
+        let ours = hash_password("correct horse battery").unwrap();
+        assert!(
+            crate_hasher
+                .verify_password(b"correct horse battery", ours.as_str())
+                .is_ok()
+        );
+        assert!(
+            crate_hasher
+                .verify_password(b"wrong", ours.as_str())
+                .is_err()
+        );
+        // Other parameters (a weaker, older hash) are verified under their own.
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let old = weak.hash_password(b"older password").unwrap().to_string();
+        assert!(verify_password("older password", &old));
+        assert!(!verify_password("older passwore", &old));
+        // Two hashes of one password differ (fresh salts).
+        assert_ne!(ours, hash_password("correct horse battery").unwrap());
     }
 
     #[test]

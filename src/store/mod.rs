@@ -208,7 +208,8 @@ pub(crate) fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
-        .pragma("temp_store", "memory"))
+        .pragma("temp_store", "memory")
+        .pragma("mmap_size", "1073741824"))
 }
 
 impl Store {
@@ -229,12 +230,17 @@ impl Store {
             return Ok(Store::Postgres(pool));
         }
         let base = sqlite_options(url)?;
+        // No ping before each acquire: a connection to a local file cannot drop,
+        // and on SQLite every ping is a round trip to the connection's thread
+        // (two thread switches per query; docs/PERFORMANCE.md).
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().create_if_missing(true))
             .await?;
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(base.read_only(true))

@@ -32,12 +32,14 @@ macro_rules! availability_columns {
 pub(crate) const AVAILABILITY: &str =
     concat!(availability_columns!(), " FROM doctors d WHERE d.id = $1");
 
-/// Plus time off overlapping `($2, $3)` and the periods of unreleased slots
+/// Plus whether the doctor is active, their time zone, time off overlapping
+/// `($2, $3)` and the periods of unreleased slots
 /// overlapping `[$2, $3)` (the conditions of [`super::appointments::TAKEN_PERIODS`]),
 /// each as `start end,...`.
 pub(crate) const SCHEDULE: &str = concat!(
     availability_columns!(),
-    ", (SELECT string_agg(CAST(t.start_at AS TEXT) || ' ' || CAST(t.end_at AS TEXT), ',') \
+    ", d.active, d.timezone, \
+       (SELECT string_agg(CAST(t.start_at AS TEXT) || ' ' || CAST(t.end_at AS TEXT), ',') \
           FROM time_off t WHERE t.doctor_id = d.id AND t.end_at > $2 AND t.start_at < $3) AS time_off, \
        (SELECT string_agg(CAST(s.start_at AS TEXT) || ' ' || CAST(s.end_at AS TEXT), ',') \
           FROM slots s WHERE s.doctor_id = d.id AND s.released_at IS NULL \
@@ -48,6 +50,10 @@ pub(crate) const SCHEDULE: &str = concat!(
 /// A doctor's hours, time off and taken periods around a window.
 #[derive(Debug, Clone)]
 pub struct ScheduleRows {
+    /// Whether the doctor takes bookings (inactive ones are hidden from the public).
+    pub active: bool,
+    /// The doctor's IANA time zone.
+    pub timezone: String,
     pub availability: AvailabilityRows,
     /// `(start_at, end_at)` of time off overlapping the window, by start.
     pub time_off: Vec<(i64, i64)>,
@@ -130,6 +136,8 @@ type ScheduleRow = (
     i32,
     Option<String>,
     Option<String>,
+    bool,
+    String,
     Option<String>,
     Option<String>,
 );
@@ -166,10 +174,12 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        let Some((v, b, w, o, t, k)) = row else {
+        let Some((v, b, w, o, active, timezone, t, k)) = row else {
             return Ok(None);
         };
         Ok(Some(ScheduleRows {
+            active,
+            timezone,
             availability: availability(v, b, w.as_deref(), o.as_deref())?,
             time_off: periods(t.as_deref())?,
             taken: periods(k.as_deref())?,

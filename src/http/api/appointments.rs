@@ -9,7 +9,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery, CurrentUser, Role};
 use crate::store::{
-    AppointmentFilter, AppointmentRow, BookOutcome, DoctorRow, NewBooking, Reschedule, Transition,
+    AppointmentFilter, AppointmentRow, BookOutcome, NewBooking, Reschedule, Transition,
 };
 use axum::Json;
 use axum::extract::State;
@@ -87,14 +87,26 @@ fn parse_reason(field: &str, r: Option<&str>) -> ApiResult<Option<String>> {
 
 /// Finds the free slot starting at `start`, telling "taken" (409) from "never a
 /// slot" (422).
+/// `inactive` is the error for a doctor who takes no bookings.
 async fn slot_at(
     state: &AppState,
-    doctor: &DoctorRow,
+    doctor_id: i64,
     start: Timestamp,
     ignore_slot: Option<(i64, i64)>,
+    inactive: fn() -> ApiError,
 ) -> ApiResult<(Period, String)> {
     let now = state.clock.now();
-    let sched = load_schedule(state, doctor, start, start + SignedDuration::from_secs(1)).await?;
+    // The doctor's row comes with the schedule: one query.
+    let sched = load_schedule(
+        state,
+        doctor_id,
+        start,
+        start + SignedDuration::from_secs(1),
+    )
+    .await?;
+    if !sched.active {
+        return Err(inactive());
+    }
     let taken: Vec<Period> = sched
         .taken
         .iter()
@@ -116,11 +128,16 @@ async fn slot_at(
     }
 }
 
-async fn active_doctor(state: &AppState, id: i64) -> ApiResult<DoctorRow> {
-    match state.store.get_doctor(id).await? {
-        Some(d) if d.active => Ok(d),
-        _ => Err(ApiError::not_found("doctor")),
-    }
+fn doctor_not_found() -> ApiError {
+    ApiError::not_found("doctor")
+}
+
+fn doctor_inactive() -> ApiError {
+    ApiError::unprocessable(
+        "doctor_inactive",
+        "Doctor unavailable",
+        "The doctor no longer takes bookings.",
+    )
 }
 
 /// Book a visit (patients).
@@ -175,7 +192,6 @@ pub async fn book_visit(
     };
     let start = parse_instant("start", &req.start)?;
     let reason = parse_reason("reason", req.reason.as_deref())?;
-    let doctor = active_doctor(state, req.doctor_id).await?;
     let fingerprint = auth::fingerprint(
         format!(
             "{}|{}|{}",
@@ -186,7 +202,9 @@ pub async fn book_visit(
         .as_bytes(),
     );
     let idempotency = key.map(|k| (user.account_id, k, fingerprint.as_str()));
-    let (slot, local_date) = match slot_at(state, &doctor, start, None).await {
+    let (slot, local_date) = match slot_at(state, req.doctor_id, start, None, doctor_not_found)
+        .await
+    {
         Ok(found) => found,
         // A retry of a booking that went through finds its own slot taken:
         // answer it from the key before calling it a conflict.
@@ -200,7 +218,7 @@ pub async fn book_visit(
         Err(e) => return Err(e),
     };
     let booking = NewBooking {
-        doctor_id: doctor.id,
+        doctor_id: req.doctor_id,
         patient_id,
         start_at: slot.start.as_second(),
         end_at: slot.end.as_second(),
@@ -527,21 +545,15 @@ pub async fn reschedule_visit(
     if new_start.as_second() == a.start_at {
         return Err(ApiError::invalid("start", "is the visit's current time"));
     }
-    let doctor = state
-        .store
-        .get_doctor(a.doctor_id)
-        .await?
-        .filter(|d| d.active)
-        .ok_or_else(|| {
-            ApiError::unprocessable(
-                "doctor_inactive",
-                "Doctor unavailable",
-                "The doctor no longer takes bookings.",
-            )
-        })?;
     // The visit's own slot does not block its move to an overlapping time.
-    let (slot, local_date) =
-        slot_at(state, &doctor, new_start, Some((a.start_at, a.end_at))).await?;
+    let (slot, local_date) = slot_at(
+        state,
+        a.doctor_id,
+        new_start,
+        Some((a.start_at, a.end_at)),
+        doctor_inactive,
+    )
+    .await?;
     // A patient may not move a visit into the cancellation window either.
     if user.role == Role::Patient && now + state.settings.policy().cancel_window > slot.start {
         return Err(ApiError::conflict(

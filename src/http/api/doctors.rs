@@ -740,10 +740,10 @@ pub async fn preview_availability(
 ) -> ApiResult<Vec<Period>> {
     let doctor = managed_doctor(state, Some(user), id).await?;
     let rows = doc.to_rows().map_err(ApiError::validation)?;
-    let mut sched = load_schedule(state, &doctor, from, to).await?;
+    let mut sched = load_schedule(state, doctor.id, from, to).await?;
     let stored = std::mem::replace(
         &mut sched.availability,
-        availability_from_rows(&doctor, &rows, Vec::new())?,
+        availability_from_rows(&doctor.timezone, &rows, Vec::new())?,
     );
     sched.availability.time_off = stored.time_off;
     Ok(slots_in(state, &sched, from, to))
@@ -933,6 +933,8 @@ pub async fn remove_time_off(
 
 /// Everything the slot generator needs about one doctor around `[from, to)`.
 pub struct DoctorSchedule {
+    /// Whether the doctor takes bookings.
+    pub active: bool,
     pub availability: Availability,
     pub taken: Vec<Period>,
 }
@@ -946,11 +948,11 @@ fn period(start: i64, end: i64) -> Option<Period> {
 /// The slot generator's view of stored working hours and overrides, with the
 /// given time off.
 pub fn availability_from_rows(
-    doctor: &DoctorRow,
+    timezone: &str,
     rows: &AvailabilityRows,
     time_off: Vec<Period>,
 ) -> ApiResult<Availability> {
-    let tz = TimeZone::get(&doctor.timezone).map_err(|e| ApiError::internal(&e))?;
+    let tz = TimeZone::get(timezone).map_err(|e| ApiError::internal(&e))?;
     let weekly = rows
         .weekly
         .iter()
@@ -993,10 +995,12 @@ pub fn availability_from_rows(
     })
 }
 
-/// Loads a doctor's hours, overrides, time off and taken slots around a window.
+/// Loads a doctor's hours, overrides, time off and taken slots around a
+/// window, and whether the doctor is active; 404 if there is no such doctor.
+/// Callers decide what an inactive doctor means for them.
 pub async fn load_schedule(
     state: &AppState,
-    doctor: &DoctorRow,
+    doctor_id: i64,
     from: Timestamp,
     to: Timestamp,
 ) -> ApiResult<DoctorSchedule> {
@@ -1006,7 +1010,7 @@ pub async fn load_schedule(
     let (lo, hi) = (from.as_second() - day, to.as_second() + day);
     let sched = state
         .store
-        .schedule_rows(doctor.id, lo, hi)
+        .schedule_rows(doctor_id, lo, hi)
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;
     let rows = sched.availability;
@@ -1021,7 +1025,8 @@ pub async fn load_schedule(
         .filter_map(|(s, e)| period(s, e))
         .collect();
     Ok(DoctorSchedule {
-        availability: availability_from_rows(doctor, &rows, time_off)?,
+        active: sched.active,
+        availability: availability_from_rows(&sched.timezone, &rows, time_off)?,
         taken,
     })
 }
@@ -1053,10 +1058,20 @@ pub struct SlotQuery {
     pub to: Option<String>,
 }
 
+/// A free slot. The instants are written as RFC 3339 in UTC straight into the
+/// response (no string per field: a page has hundreds of them).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
-    pub start: String,
-    pub end: String,
+    #[serde(serialize_with = "instant")]
+    #[schema(value_type = String)]
+    pub start: Timestamp,
+    #[serde(serialize_with = "instant")]
+    #[schema(value_type = String)]
+    pub end: Timestamp,
+}
+
+fn instant<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
 }
 
 /// A doctor's free slots (public).
@@ -1087,8 +1102,8 @@ pub async fn free_slots(
         .await?
         .into_iter()
         .map(|p| SlotView {
-            start: p.start.to_string(),
-            end: p.end.to_string(),
+            start: p.start,
+            end: p.end,
         })
         .collect();
     Ok(Json(Page {
@@ -1118,10 +1133,14 @@ pub async fn doctor_free_slots(
             "must be at most 62 days after from",
         ));
     }
-    let doctor = visible_doctor(state, user, id).await?;
-    if !doctor.active {
-        return Ok(Vec::new());
+    // The doctor's visibility comes with the schedule: one query (the hot read).
+    let sched = load_schedule(state, id, from, to).await?;
+    if !sched.active {
+        return if can_manage(user, id) {
+            Ok(Vec::new())
+        } else {
+            Err(ApiError::not_found("doctor"))
+        };
     }
-    let sched = load_schedule(state, &doctor, from, to).await?;
     Ok(slots_in(state, &sched, from, to))
 }

@@ -240,7 +240,7 @@ async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     let mut util = Vec::new();
     let mut upcoming_booked = 0;
     for d in doctors.iter().filter(|d| d.active) {
-        let sched = load_schedule(&state, d, past_from, next_to).await?;
+        let sched = load_schedule(&state, d.id, past_from, next_to).await?;
         let past_offered = offered_seconds(&sched, past_from, now);
         let next_offered = offered_seconds(&sched, now, next_to);
         let (pb, nb) = (booked_of(&past_booked, d.id), booked_of(&next_booked, d.id));
