@@ -61,7 +61,7 @@ struct DbArgs {
     database_url: String,
 
     /// Database connections (PostgreSQL pool size, or SQLite readers).
-    #[arg(long, env = "MEDIMEET_DB_CONNECTIONS", default_value_t = 8)]
+    #[arg(long, env = "MEDIMEET_DB_CONNECTIONS", default_value_t = 4)]
     db_connections: u32,
 }
 

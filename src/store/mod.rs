@@ -222,7 +222,19 @@ impl Store {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Url(e.to_string()))?
                 .application_name("medimeet");
+            // A connection busy moments ago is alive: ping only those idle
+            // for a while (a ping is a round trip to the server, and pinging on
+            // every acquire was one more round trip per query).
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= Duration::from_secs(10) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
