@@ -60,9 +60,10 @@ struct DbArgs {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:medimeet.db")]
     database_url: String,
 
-    /// Database connections (PostgreSQL pool size, or SQLite readers).
-    #[arg(long, env = "MEDIMEET_DB_CONNECTIONS", default_value_t = 4)]
-    db_connections: u32,
+    /// Database connections: the PostgreSQL pool size (default 16) or the
+    /// SQLite reader connections (default 4).
+    #[arg(long, env = "MEDIMEET_DB_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_connections: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,7 +13,8 @@ use tokio::net::TcpListener;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
-    pub db_connections: u32,
+    /// `None`: the backend's default (see [`ConnectOptions`]).
+    pub db_connections: Option<u32>,
     pub listen: SocketAddr,
     pub settings: Settings,
 }

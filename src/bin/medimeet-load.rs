@@ -850,7 +850,7 @@ async fn seed(a: SeedArgs) -> Result<bool, String> {
     .plan()?;
     let store = Store::connect(&ConnectOptions {
         url: a.database_url.clone(),
-        max_connections: 2,
+        max_connections: Some(2),
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -933,7 +933,7 @@ async fn crash(a: CrashArgs) -> Result<bool, String> {
     {
         let store = Store::connect(&ConnectOptions {
             url: a.database_url.clone(),
-            max_connections: 2,
+            max_connections: Some(2),
         })
         .await
         .map_err(|e| e.to_string())?;

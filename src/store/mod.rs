@@ -186,8 +186,11 @@ impl BeginWrite for PgPool {
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub url: String,
-    /// Connections in the PostgreSQL pool, or SQLite reader connections.
-    pub max_connections: u32,
+    /// Connections in the PostgreSQL pool (default 16: enough concurrent
+    /// commits for PostgreSQL to flush them together), or SQLite reader
+    /// connections (default 4: each is a thread, and more than twice the cores
+    /// adds thread switches, not throughput). See docs/PERFORMANCE.md.
+    pub max_connections: Option<u32>,
 }
 
 /// The settings of every SQLite connection (the server's, and the load tool's
@@ -235,7 +238,7 @@ impl Store {
                         Ok(true)
                     })
                 })
-                .max_connections(opts.max_connections.max(1))
+                .max_connections(opts.max_connections.unwrap_or(16).max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -253,7 +256,7 @@ impl Store {
             .await?;
         let read = SqlitePoolOptions::new()
             .test_before_acquire(false)
-            .max_connections(opts.max_connections.max(1))
+            .max_connections(opts.max_connections.unwrap_or(4).max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(base.read_only(true))
             .await?;

@@ -230,7 +230,7 @@ pub async fn spawn_on(url: &str, backend: Backend, settings: Settings, clock: Cl
         .try_init();
     let cfg = Config {
         database_url: url.to_owned(),
-        db_connections: 8,
+        db_connections: Some(8),
         listen: "127.0.0.1:0".parse().expect("addr"),
         settings,
     };

@@ -136,7 +136,7 @@ pub async fn baseline(
 ) -> Result<Baseline, String> {
     let store = Store::connect(&ConnectOptions {
         url: database_url.to_owned(),
-        max_connections: connections,
+        max_connections: Some(connections),
     })
     .await
     .map_err(|e| format!("baseline: cannot open the database: {e}"))?;
