@@ -211,8 +211,7 @@ pub(crate) fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
-        .pragma("temp_store", "memory")
-        .pragma("mmap_size", "1073741824"))
+        .pragma("temp_store", "memory"))
 }
 
 impl Store {
