@@ -191,6 +191,33 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// Decision 0007: with STAT4, SQLite re-prepared the schedule query on
+    /// every run once `ANALYZE` had collected samples. `.cargo/config.toml`
+    /// builds the bundled SQLite without it; this fails if that is lost.
+    #[tokio::test]
+    async fn the_bundled_sqlite_is_built_without_stat4() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let stat4: (i64,) = sqlx::query_as("SELECT sqlite_compileoption_used('ENABLE_STAT4')")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(stat4.0, 0);
+        // string_agg, which the schedule query folds its lists with, is there.
+        let version: (String,) = sqlx::query_as("SELECT sqlite_version()")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let parts: Vec<u32> = version
+            .0
+            .split('.')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        assert!(parts.as_slice() >= [3, 44].as_slice(), "{}", version.0);
+    }
+
     #[test]
     fn folded_lists_parse_back() {
         let a = availability(
