@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load runs behind the figures in docs/PERFORMANCE.md, in one command:
 #
-#   scripts/perf-run.sh [sqlite|postgres|crash|big|all]   (default: sqlite postgres)
+#   scripts/perf-run.sh [sqlite|postgres|crash|big|big-pg|all]   (default: sqlite postgres)
 #
 # Builds the release binaries, seeds fresh databases under $PERF_DIR (default
 # /tmp/medimeet-perf) and in the local PostgreSQL (databases perf_*; dropped
@@ -19,7 +19,7 @@ L=target/release/medimeet-load
 S=target/release/medimeet
 what=("$@")
 [ ${#what[@]} -eq 0 ] && what=(sqlite postgres)
-[ "${what[0]}" = all ] && what=(sqlite postgres crash big)
+[ "${what[0]}" = all ] && what=(sqlite postgres crash big big-pg)
 
 cargo build --release --locked --bins
 mkdir -p "$PERF_DIR"
@@ -81,18 +81,19 @@ for w in "${what[@]}"; do
         "$L" crash --binary "$S" --database-url "$PG/perf_crash" --iterations 20 --clients 32
         pg_drop perf_crash
         ;;
-    big)
+    big | big-pg)
         for size in big small; do
             if [ $size = big ]; then args=(--doctors 10000 --patients 1000000 --appointments 10000000)
             else args=(--doctors 100 --patients 10000 --appointments 100000); fi
-            banner "sqlite $size: ${args[*]}"
-            db=$(sqlite_fresh "$size")
+            banner "$w $size: ${args[*]}"
+            if [ "$w" = big ]; then db=$(sqlite_fresh "$size"); else db=$(pg_url "$size"); fi
             "$L" seed --database-url "$db" "${args[@]}"
             "$L" explain --database-url "$db"
             "$L" reads --kind slots --spawn "$S" --database-url "$db" --clients 16 --duration "$DURATION" --no-baseline
             "$L" reads --kind mine --seeded --spawn "$S" --database-url "$db" --clients 16 --duration "$DURATION" --no-baseline
+            if [ "$w" = big-pg ]; then pg_drop "perf_$size"; fi
         done
         ;;
-    *) echo "unknown run: $w (sqlite, postgres, crash, big or all)" >&2; exit 2 ;;
+    *) echo "unknown run: $w (sqlite, postgres, crash, big, big-pg or all)" >&2; exit 2 ;;
     esac
 done
