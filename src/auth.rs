@@ -49,8 +49,10 @@ fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
     out
 }
 
+/// The machine's cores, read once (`available_parallelism` reads cgroup files).
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
 }
 
 /// The raw Argon2 output of `password` with `salt` under the given

@@ -531,6 +531,57 @@ async fn doctors(
     Ok((list, probe.rec))
 }
 
+/// The start of every HTTP run: its bounds, the servers and the doctors'
+/// directory, with the setup's requests recorded apart from the measured phase.
+struct Setup {
+    duration: Duration,
+    max_requests: u64,
+    n: usize,
+    servers: Servers,
+    timeout: Duration,
+    doctors: Vec<DoctorInfo>,
+    rec: stats::Recorder,
+    started: Instant,
+}
+
+impl Setup {
+    async fn begin(c: &Common) -> Result<Self, String> {
+        let (duration, max_requests, n) = bounded(c)?;
+        let servers = Servers::open(c).await?;
+        let started = Instant::now();
+        let (doctors, rec) = doctors(c, &servers.targets).await?;
+        Ok(Self {
+            duration,
+            max_requests,
+            n,
+            servers,
+            timeout: Duration::from_secs(c.timeout.max(1)),
+            doctors,
+            rec,
+            started,
+        })
+    }
+
+    /// One newly registered, logged-in patient per client, spread over the servers.
+    async fn registered_clients(&self) -> Result<Vec<Client>, String> {
+        scenario::registered_clients(
+            &self.servers.targets,
+            self.n,
+            self.timeout,
+            &setup_limits(self.n),
+        )
+        .await
+    }
+
+    /// Folds the clients' setup requests into the record and prints it.
+    fn done(&mut self, clients: &mut [Client]) {
+        for cl in clients {
+            self.rec.merge(std::mem::take(&mut cl.rec));
+        }
+        print_setup(&mut self.rec, self.started.elapsed());
+    }
+}
+
 fn print_setup(rec: &mut stats::Recorder, elapsed: Duration) {
     let rows = rec.summary(elapsed);
     stats::print_table(
@@ -621,20 +672,12 @@ async fn finish(
 }
 
 async fn flow(a: FlowArgs) -> Result<bool, String> {
-    let (duration, max_requests, n) = bounded(&a.common)?;
-    let servers = Servers::open(&a.common).await?;
-    let timeout = Duration::from_secs(a.common.timeout.max(1));
-    let setup_started = Instant::now();
-    let (list, mut setup_rec) = doctors(&a.common, &servers.targets).await?;
-    let clients =
-        scenario::registered_clients(&servers.targets, n, timeout, &setup_limits(n)).await?;
-    let mut clients: Vec<Client> = clients;
-    for cl in &mut clients {
-        setup_rec.merge(std::mem::take(&mut cl.rec));
-    }
-    print_setup(&mut setup_rec, setup_started.elapsed());
-    let doctors = Arc::new(list);
-    let limits = Limits::new(duration, max_requests);
+    let mut setup = Setup::begin(&a.common).await?;
+    let mut clients = setup.registered_clients().await?;
+    setup.done(&mut clients);
+    let (n, servers) = (setup.n, setup.servers);
+    let doctors = Arc::new(setup.doctors);
+    let limits = Limits::new(setup.duration, setup.max_requests);
     let watch = servers.watch_memory();
     let (clients, elapsed) = match a.mix {
         Mix::Mixed => {
@@ -668,24 +711,17 @@ async fn flow(a: FlowArgs) -> Result<bool, String> {
 }
 
 async fn storm(a: StormArgs) -> Result<bool, String> {
-    let (duration, max_requests, n) = bounded(&a.common)?;
-    let servers = Servers::open(&a.common).await?;
-    let timeout = Duration::from_secs(a.common.timeout.max(1));
-    let setup_started = Instant::now();
-    let (list, mut setup_rec) = doctors(&a.common, &servers.targets).await?;
-    let mut clients =
-        scenario::registered_clients(&servers.targets, n, timeout, &setup_limits(n)).await?;
-    for cl in &mut clients {
-        setup_rec.merge(std::mem::take(&mut cl.rec));
-    }
-    print_setup(&mut setup_rec, setup_started.elapsed());
-    let mut ids: Vec<i64> = list.iter().map(|d| d.id).collect();
+    let mut setup = Setup::begin(&a.common).await?;
+    let mut clients = setup.registered_clients().await?;
+    setup.done(&mut clients);
+    let (n, servers) = (setup.n, setup.servers);
+    let mut ids: Vec<i64> = setup.doctors.iter().map(|d| d.id).collect();
     if let Some(d) = a.doctor {
         ids.retain(|x| *x != d);
         ids.insert(0, d);
     }
     let mut supply = SlotSupply::new(ids);
-    let limits = Limits::new(duration, max_requests);
+    let limits = Limits::new(setup.duration, setup.max_requests);
     let watch = servers.watch_memory();
     let (clients, outcome, elapsed) = scenario::storm(
         clients,
@@ -717,20 +753,14 @@ async fn storm(a: StormArgs) -> Result<bool, String> {
 }
 
 async fn reads(a: ReadsArgs) -> Result<bool, String> {
-    let (duration, max_requests, n) = bounded(&a.common)?;
-    let servers = Servers::open(&a.common).await?;
-    let timeout = Duration::from_secs(a.common.timeout.max(1));
-    let setup_started = Instant::now();
-    let (list, mut setup_rec) = doctors(&a.common, &servers.targets).await?;
+    let mut setup = Setup::begin(&a.common).await?;
+    let (n, timeout) = (setup.n, setup.timeout);
     let mine = a.kind == ReadKind::Mine;
     let mut clients: Vec<Client> = if !mine {
         (0..n)
             .map(|i| {
-                Client::new(
-                    i,
-                    servers.targets[i % servers.targets.len()].clone(),
-                    timeout,
-                )
+                let targets = &setup.servers.targets;
+                Client::new(i, targets[i % targets.len()].clone(), timeout)
             })
             .collect()
     } else if a.seeded {
@@ -752,7 +782,7 @@ async fn reads(a: ReadsArgs) -> Result<bool, String> {
             ));
         }
         scenario::logged_in_clients(
-            &servers.targets,
+            &setup.servers.targets,
             &sample,
             medimeet::store::SEED_PASSWORD,
             timeout,
@@ -760,14 +790,12 @@ async fn reads(a: ReadsArgs) -> Result<bool, String> {
         )
         .await?
     } else {
-        scenario::registered_clients(&servers.targets, n, timeout, &setup_limits(n)).await?
+        setup.registered_clients().await?
     };
-    for cl in &mut clients {
-        setup_rec.merge(std::mem::take(&mut cl.rec));
-    }
-    print_setup(&mut setup_rec, setup_started.elapsed());
-    let doctors = Arc::new(list);
-    let limits = Limits::new(duration, max_requests);
+    setup.done(&mut clients);
+    let servers = setup.servers;
+    let doctors = Arc::new(setup.doctors);
+    let limits = Limits::new(setup.duration, setup.max_requests);
     let window = a.window_days.map(|d| d.clamp(1, 62));
     let kind = match a.kind {
         ReadKind::Slots => scenario::Read::Slots(window),

@@ -1062,65 +1062,12 @@ pub struct SlotQuery {
 /// response (no string per field: a page has hundreds of them).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
-    #[serde(serialize_with = "instant")]
+    #[serde(serialize_with = "super::serialize_instant")]
     #[schema(value_type = String)]
     pub start: Timestamp,
-    #[serde(serialize_with = "instant")]
+    #[serde(serialize_with = "super::serialize_instant")]
     #[schema(value_type = String)]
     pub end: Timestamp,
-}
-
-fn instant<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    let mut buf = [0u8; 20];
-    match utc_seconds_rfc3339(t, &mut buf) {
-        Some(text) => s.serialize_str(text),
-        None => s.collect_str(t),
-    }
-}
-
-/// `t` as `YYYY-MM-DDTHH:MM:SSZ`, exactly as `Timestamp`'s `Display` writes a
-/// whole second in years 0 to 9999 (`None` otherwise: the caller falls back to
-/// `Display`). A page of slots has hundreds of instants, and the general
-/// formatter was a tenth of the free-slots read's CPU.
-fn utc_seconds_rfc3339<'b>(t: &Timestamp, buf: &'b mut [u8; 20]) -> Option<&'b str> {
-    if t.subsec_nanosecond() != 0 {
-        return None;
-    }
-    let secs = t.as_second();
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a proleptic Gregorian date (the "civil from
-    // days" algorithm: 400-year eras of 146,097 days, years starting in March).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    let digits = |out: &mut [u8], mut v: i64| {
-        for b in out.iter_mut().rev() {
-            *b = b'0' + u8::try_from(v % 10).unwrap_or(0);
-            v /= 10;
-        }
-    };
-    digits(&mut buf[0..4], year);
-    buf[4] = b'-';
-    digits(&mut buf[5..7], month);
-    buf[7] = b'-';
-    digits(&mut buf[8..10], day);
-    buf[10] = b'T';
-    digits(&mut buf[11..13], rem / 3_600);
-    buf[13] = b':';
-    digits(&mut buf[14..16], rem / 60 % 60);
-    buf[16] = b':';
-    digits(&mut buf[17..19], rem % 60);
-    buf[19] = b'Z';
-    std::str::from_utf8(buf).ok()
 }
 
 /// A doctor's free slots (public).
@@ -1192,47 +1139,4 @@ pub async fn doctor_free_slots(
         };
     }
     Ok(slots_in(state, &sched, from, to))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn fast(t: Timestamp) -> Option<String> {
-        let mut buf = [0u8; 20];
-        utc_seconds_rfc3339(&t, &mut buf).map(str::to_owned)
-    }
-
-    #[test]
-    fn known_instants_format_like_display() {
-        for s in [
-            0,
-            -1,
-            951_782_400,
-            1_795_431_600,
-            4_107_542_400,
-            -62_167_219_200,
-        ] {
-            let t = Timestamp::from_second(s).unwrap();
-            assert_eq!(fast(t).as_deref(), Some(t.to_string().as_str()), "{s}");
-        }
-        assert_eq!(
-            fast(Timestamp::from_second(1_795_431_600).unwrap()).as_deref(),
-            Some("2026-11-23T11:00:00Z")
-        );
-        // Sub-second and out-of-range instants are left to `Display`.
-        assert_eq!(fast(Timestamp::new(0, 5).unwrap()), None);
-        assert_eq!(fast(Timestamp::from_second(-62_167_219_201).unwrap()), None);
-    }
-
-    proptest! {
-        #[test]
-        fn every_second_of_years_0_to_9999_formats_like_display(
-            s in -62_167_219_200i64..=253_402_207_200
-        ) {
-            let t = Timestamp::from_second(s).unwrap();
-            prop_assert_eq!(fast(t), Some(t.to_string()));
-        }
-    }
 }
