@@ -11,6 +11,10 @@ cargo test --all-targets --locked
 # The API against its own OpenAPI document, fuzzed, on both backends.
 scripts/api-fuzz.sh target/debug/medimeet
 
+# A client generated from that document (openapi-python-client, pinned) drives
+# the booking flow through its typed functions and models, on both backends.
+scripts/client-test.sh target/debug/medimeet
+
 # The test databases are dropped by the tests themselves; prove it.
 if command -v psql >/dev/null 2>&1; then
     url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
