@@ -3,7 +3,7 @@
 // at 200% zoom (a 1280-pixel window zoomed to 200% lays out like 640 pixels).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, login, checkA11y, assertNoProblems, DEMO } from './helpers.mjs';
+import { startServer, launch, newPage, login, checkA11y, assertNoProblems, doctorPath, freeTimes, DEMO } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -35,8 +35,9 @@ async function scan(page, url, path, { widths = [1280, 640, 375] } = {}) {
 test('the public pages are accessible', async () => {
   const { url } = server;
   const page = await newPage(chromium.browser);
+  const okafor = await doctorPath(page, url, 'Amara Okafor');
   for (const path of ['/', '/login', '/login?expired=1&next=/appointments', '/signup', '/doctors',
-    '/doctors?specialty=Pediatrics', '/doctors/1']) {
+    '/doctors?specialty=Pediatrics', okafor]) {
     await scan(page, url, path);
   }
   const missing = await scan(page, url, '/no/such/page');
@@ -70,8 +71,11 @@ test('the patient pages are accessible', async () => {
   const page = await newPage(chromium.browser);
   await login(page, url, DEMO.patient.login, DEMO.patient.password);
   await scan(page, url, '/appointments');
-  await scan(page, url, '/doctors/5');
-  await page.locator('fieldset.slot-day:nth-of-type(n+3) input[name="start"]').first().check();
+  await scan(page, url, await doctorPath(page, url, 'Sofia Martins'));
+  // The earliest free time two or more days ahead.
+  const later = await freeTimes(page, { from: 2 });
+  assert.ok(later.length > 0, 'free times two or more days ahead');
+  await later[0].radio.check();
   await page.getByRole('button', { name: 'Book this time' }).click();
   await page.waitForURL(/\/appointments\/\d+$/);
   const visit = new URL(page.url()).pathname;
@@ -93,8 +97,18 @@ test('the doctor pages are accessible', async () => {
   await scan(page, url, '/doctor/hours');
   await page.goto(`${url}/doctor/week`);
   await page.getByRole('link', { name: 'Previous week' }).click();
-  const first = page.locator('.week-visit a').first();
-  const href = await first.getAttribute('href');
+  await page.waitForURL(/\/doctor\/week\?/);
+  // A visit of Lena Fischer, the demo history's first patient of every day
+  // with visits (so she has at most one a day), on the first such day.
+  let href = null;
+  for (const weekday of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']) {
+    const visit = page.getByRole('region', { name: new RegExp(`^${weekday} `) })
+      .getByRole('link', { name: 'Lena Fischer', exact: true });
+    if (await visit.count()) {
+      href = await visit.getAttribute('href');
+      break;
+    }
+  }
   assert.ok(href, 'the demo clinic has visits last week');
   await scan(page, url, href);
   assertNoProblems(page, 'doctor pages');
@@ -104,13 +118,31 @@ test('the admin pages are accessible', async () => {
   const { url } = server;
   const page = await newPage(chromium.browser);
   await login(page, url, DEMO.admin.login, DEMO.admin.password);
-  for (const path of ['/admin', '/admin/doctors', '/admin/doctors/new', '/admin/doctors/1',
-    '/admin/doctors/1/hours', '/admin/appointments', '/admin/appointments?status=completed&doctor=2']) {
+  for (const path of ['/admin', '/admin/doctors', '/admin/doctors/new']) {
     await scan(page, url, path);
   }
-  const rows = await page.locator('table.data tbody tr').count();
+  // A demo doctor's pages, found by name in the doctors list.
+  await page.goto(`${url}/admin/doctors`);
+  const doctor = await page.getByRole('link', { name: 'Edit Dr. Amara Okafor', exact: true }).getAttribute('href');
+  const hours = await page.getByRole('link', { name: 'Hours of Dr. Amara Okafor', exact: true }).getAttribute('href');
+  await scan(page, url, doctor);
+  await scan(page, url, hours);
+  await scan(page, url, '/admin/appointments');
+  // Completed visits of a demo doctor, chosen by name in the filter.
+  await page.getByLabel('Doctor').selectOption({ label: 'Dr. Lukas Schneider' });
+  await page.getByLabel('Status').selectOption('completed');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/status=completed/);
+  const filtered = new URL(page.url());
+  await scan(page, url, `${filtered.pathname}${filtered.search}`);
+  const table = page.getByRole('table', { name: 'Appointments' });
+  const rows = await table.getByRole('row').filter({ has: page.getByRole('rowheader') }).count();
   assert.ok(rows > 0, 'the demo clinic has completed visits');
-  await page.locator('table.data tbody tr').first().getByRole('link').first().click();
+  // Each row's header links to the visit, named by its time, and the list is
+  // in time order: open the earliest by that name (one doctor has one visit
+  // at a time, so the name is unique).
+  const [earliest] = await table.getByRole('rowheader').getByRole('link').allTextContents();
+  await table.getByRole('link', { name: earliest, exact: true }).click();
   await page.waitForURL(/\/appointments\/\d+$/);
   await checkA11y(page, 'appointment (admin)');
   assertNoProblems(page, 'admin pages');

@@ -2,7 +2,7 @@
 // patients' search), edits and deactivates them, and filters appointments.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, screenshotPath, DEMO } from './helpers.mjs';
+import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, screenshotPath, dayName, DEMO } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -85,7 +85,14 @@ test('an admin adds a doctor who then appears in the patients\' search', async (
   assert.ok(await visitor.getByRole('link', { name: 'Dr. Noor Siddiqui', exact: true }).isVisible());
   assert.ok(await visitor.getByText('11 years of experience').isVisible());
   await visitor.getByRole('link', { name: 'Dr. Noor Siddiqui', exact: true }).click();
-  assert.ok(await visitor.locator('.slot-static').first().isVisible(), 'her hours two days from now give slots');
+  // The picker's day two days from now (in the visitor's zone, hers too).
+  await visitor.getByText('Times in Europe/Madrid').waitFor();
+  const dayAhead = visitor.getByRole('region', { name: new RegExp(`^${dayName('Europe/Madrid', 2)}$`) });
+  const slots = dayAhead.getByRole('listitem');
+  assert.ok((await slots.count()) > 0, 'her hours two days from now give slots');
+  for (const slot of await slots.all()) {
+    assert.ok(await slot.isVisible(), 'her hours two days from now give slots');
+  }
   assert.ok(await visitor.getByRole('link', { name: 'Log in to book' }).isVisible());
   await checkA11y(visitor, 'doctor page (anonymous)');
 
@@ -108,11 +115,17 @@ test('an admin adds a doctor who then appears in the patients\' search', async (
   await admin.getByLabel('Status').selectOption('cancelled');
   await admin.getByRole('button', { name: 'Filter' }).click();
   await admin.waitForURL(/status=cancelled/);
-  const rows = admin.locator('table.data tbody tr');
+  const table = admin.getByRole('table', { name: 'Appointments' });
+  const rows = table.getByRole('row').filter({ has: admin.getByRole('rowheader') });
   assert.ok((await rows.count()) > 0, 'the demo clinic has cancelled visits');
+  // A row's doctor is in the cell under the "Doctor" column header.
+  const columns = await table.getByRole('columnheader').allTextContents();
+  const doctorColumn = columns.indexOf('Doctor');
+  assert.ok(doctorColumn >= 0, `a Doctor column, got ${columns}`);
   for (const row of await rows.all()) {
     assert.equal(await row.locator('.badge').textContent(), 'Cancelled');
-    assert.match(await row.locator('td').nth(1).textContent(), /Dr\. Amara Okafor/);
+    const cells = row.getByRole('rowheader').or(row.getByRole('cell'));
+    assert.match(await cells.nth(doctorColumn).textContent(), /Dr\. Amara Okafor/);
   }
   await admin.getByLabel('From').fill('2099-01-01');
   await admin.getByRole('button', { name: 'Filter' }).click();

@@ -82,6 +82,8 @@ export async function newPage(browser, { timezoneId = 'America/New_York', width 
     }
   });
   page.problems = problems;
+  // The zone the pages show times in (freeTimes names the picker's days by it).
+  page.timezoneId = timezoneId;
   return page;
 }
 
@@ -128,6 +130,50 @@ export function screenshotPath(name) {
   const dir = join(root, 'docs', 'screenshots');
   mkdirSync(dir, { recursive: true });
   return join(dir, name);
+}
+
+/** The path of a demo or new doctor's page (`/doctors/<id>`), found by
+ * searching for their name as a patient would: never a hard-coded id. */
+export async function doctorPath(page, url, name) {
+  await page.goto(`${url}/doctors?q=${encodeURIComponent(name)}`);
+  const link = page.getByRole('link', { name: `Dr. ${name}`, exact: true });
+  assert.equal(await link.count(), 1, `the search finds Dr. ${name}`);
+  return link.getAttribute('href');
+}
+
+/** How the slot picker names a day (its legend, `Wed 3 Dec`): the day
+ * `daysAhead` calendar days after today in `timeZone`. */
+export function dayName(timeZone, daysAhead = 0) {
+  const today = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone, year: 'numeric', month: 'numeric', day: 'numeric',
+  }).formatToParts(new Date()).map((p) => [p.type, p.value]));
+  const day = new Date(Date.UTC(Number(today.year), Number(today.month) - 1,
+    Number(today.day) + daysAhead, 12));
+  const part = (o) => new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', ...o }).format(day);
+  return `${part({ weekday: 'short' })} ${part({ day: 'numeric' })} ${part({ month: 'short' })}`;
+}
+
+/** The free times a page's slot picker offers on the days `from` to `to`
+ * calendar days after today (0 is today, in the page's time zone), each day
+ * found by its name, earliest first: [{ value, name, radio }], where `value`
+ * is the slot's instant and `radio` finds it by its accessible name. */
+export async function freeTimes(page, { from = 0, to = 6 } = {}) {
+  // The picker shows times in the page's zone once the browser has said it.
+  await page.getByText(`Times in ${page.timezoneId}`).waitFor();
+  const times = [];
+  for (let d = from; d <= to; d += 1) {
+    const name = dayName(page.timezoneId, d);
+    const day = page.getByRole('group', { name: new RegExp(`^${name}( Today)?$`) });
+    times.push(...await day.getByRole('radio').evaluateAll((inputs) => inputs.map((i) => ({
+      value: i.value,
+      name: [...i.labels].map((l) => l.textContent).join(' ').replace(/\s+/g, ' ').trim(),
+    }))));
+  }
+  times.sort((a, b) => Date.parse(a.value) - Date.parse(b.value));
+  return times.map((t) => ({
+    ...t,
+    radio: page.getByRole('radio', { name: t.name, exact: true }).and(page.locator(`[value="${t.value}"]`)),
+  }));
 }
 
 let phoneSeq = 0;

@@ -3,7 +3,7 @@
 // real browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, checkA11y, assertNoProblems, newPhone, screenshotPath } from './helpers.mjs';
+import { startServer, launch, newPage, nav, checkA11y, assertNoProblems, newPhone, screenshotPath, freeTimes } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -54,7 +54,7 @@ test('a patient signs up, books, reschedules and cancels a visit', async () => {
   assert.ok(await page.getByText('Maya Lindqvist').isVisible(), 'the header names the patient');
 
   // Find a doctor by specialty; times are in the browser's zone.
-  assert.ok(await page.getByText('Europe/Paris').first().isVisible());
+  assert.ok(await page.getByText('Times are shown in your time zone, Europe/Paris').isVisible());
   await page.getByLabel('Specialty').selectOption('Dermatology');
   await page.getByRole('button', { name: 'Search' }).click();
   await page.waitForURL(/specialty=Dermatology/);
@@ -69,9 +69,10 @@ test('a patient signs up, books, reschedules and cancels a visit', async () => {
   assert.ok(await page.getByText('Times in Europe/Paris').isVisible());
 
   // Book a time at least two days ahead (outside the 24-hour cancellation
-  // window): the picker's third day or later.
-  const later = 'fieldset.slot-day:nth-of-type(n+3) input[name="start"]';
-  const first = page.locator(later).first();
+  // window): the earliest free time two or more days after today.
+  const later = await freeTimes(page, { from: 2 });
+  assert.ok(later.length > 0, 'free times two or more days ahead');
+  const first = later[0].radio;
   const chosenLabel = await first.getAttribute('data-label');
   await first.check();
   assert.equal(await page.locator('[data-slot-choice]').textContent(), `Selected: ${chosenLabel}`);
@@ -93,11 +94,13 @@ test('a patient signs up, books, reschedules and cancels a visit', async () => {
   assert.ok(await upcoming.getByText('Booked').isVisible());
   await checkA11y(page, 'my appointments');
 
-  // Reschedule to a time on the next day.
+  // Reschedule to the latest free time two or more days ahead.
   await upcoming.getByRole('link', { name: /Reschedule your visit/ }).click();
   await page.waitForURL(/\/reschedule$/);
   await checkA11y(page, 'reschedule');
-  await page.locator(later).last().check();
+  const moveTo = await freeTimes(page, { from: 2 });
+  assert.ok(moveTo.length > 0, 'free times to move to');
+  await moveTo.at(-1).radio.check();
   await page.getByRole('button', { name: 'Move my visit' }).click();
   await page.waitForURL(visitUrl);
   assert.ok(await page.getByRole('heading', { name: 'Your visit with Dr. Lukas Schneider is moved' }).isVisible());

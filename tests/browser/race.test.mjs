@@ -2,7 +2,7 @@
 // is told it was just taken and books another time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, checkA11y, assertNoProblems, newPhone } from './helpers.mjs';
+import { startServer, launch, newPage, checkA11y, assertNoProblems, newPhone, doctorPath, freeTimes } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -35,11 +35,14 @@ test('two patients race for one slot: the second is told it was just taken', asy
   await signUp(alice, url, 'Alice');
   await signUp(bob, url, 'Bob');
 
-  // Both open the same doctor and choose the same instant (shown in their own zones).
-  await alice.goto(`${url}/doctors/3`);
-  await bob.goto(`${url}/doctors/3`);
-  const later = 'fieldset.slot-day:nth-of-type(n+3) input[name="start"]';
-  const value = await alice.locator(later).first().getAttribute('value');
+  // Both open the same doctor and choose the same instant (shown in their own
+  // zones): Alice's earliest free time two or more days ahead.
+  const doctor = await doctorPath(alice, url, 'Priya Raman');
+  await alice.goto(`${url}${doctor}`);
+  await bob.goto(`${url}${doctor}`);
+  const aliceLater = await freeTimes(alice, { from: 2 });
+  assert.ok(aliceLater.length > 0, 'free times two or more days ahead');
+  const { value } = aliceLater[0];
   await alice.locator(`input[name="start"][value="${value}"]`).check();
   await bob.locator(`input[name="start"][value="${value}"]`).check();
   assert.notEqual(
@@ -62,8 +65,10 @@ test('two patients race for one slot: the second is told it was just taken', asy
     'the taken slot is no longer offered');
   await checkA11y(bob, 'slot taken');
 
-  // He picks another time and gets it.
-  await bob.locator(later).first().check();
+  // He picks another time (his earliest two or more days ahead) and gets it.
+  const bobLater = await freeTimes(bob, { from: 2 });
+  assert.ok(bobLater.length > 0, 'free times left two or more days ahead');
+  await bobLater[0].radio.check();
   await bob.getByRole('button', { name: 'Book this time' }).click();
   await bob.waitForURL(/\/appointments\/\d+$/);
   assert.ok(await bob.getByRole('heading', { name: /You're booked with/ }).isVisible());
