@@ -2,7 +2,7 @@
 // patients' search), edits and deactivates them, and filters appointments.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, screenshotPath, dayName, DEMO } from './helpers.mjs';
+import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, dayName, DEMO } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -29,7 +29,6 @@ test('an admin adds a doctor who then appears in the patients\' search', async (
   assert.equal(await admin.locator('svg.svg-chart rect.col').count(), 30, 'one column per day');
   assert.equal(await admin.locator('.util-table tbody tr').count(), 12, 'one row per active doctor');
   await checkA11y(admin, 'dashboard');
-  await admin.screenshot({ path: screenshotPath('admin-dashboard.png'), fullPage: true });
 
   // Add a doctor: first with mistakes, each reported at its field.
   await nav(admin, 'Doctors');

@@ -7,7 +7,7 @@
 // already under way and the doctor can complete it at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, screenshotPath, freeTimes, DEMO } from './helpers.mjs';
+import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, freeTimes, DEMO } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -98,7 +98,6 @@ test('a doctor sets working hours, sees a new booking in the week and completes 
   assert.ok(await doctor.locator('.week-day.is-today').locator(`a[href="/appointments/${visitId}"]`).isVisible(),
     'the visit is in today\'s column');
   await checkA11y(doctor, 'doctor week');
-  await doctor.screenshot({ path: screenshotPath('doctor-week.png'), fullPage: true });
   await visit.getByRole('button', { name: /^Completed/ }).click();
   await doctor.getByText('The visit is marked as completed.').waitFor();
   const done = doctor.locator('.week-visit', { has: doctor.locator(`a[href="/appointments/${visitId}"]`) });

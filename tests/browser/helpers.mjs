@@ -2,7 +2,7 @@
 // fresh SQLite database, drive Debian's headless Chromium through
 // playwright-core, and scan pages with axe-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,12 +124,6 @@ export async function nav(page, name) {
 export async function logout(page) {
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL((u) => u.pathname === '/');
-}
-
-export function screenshotPath(name) {
-  const dir = join(root, 'docs', 'screenshots');
-  mkdirSync(dir, { recursive: true });
-  return join(dir, name);
 }
 
 /** The path of a demo or new doctor's page (`/doctors/<id>`), found by

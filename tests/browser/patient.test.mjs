@@ -3,7 +3,7 @@
 // real browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, checkA11y, assertNoProblems, newPhone, screenshotPath, freeTimes } from './helpers.mjs';
+import { startServer, launch, newPage, nav, checkA11y, assertNoProblems, newPhone, freeTimes } from './helpers.mjs';
 
 let server;
 let chromium;
@@ -78,13 +78,11 @@ test('a patient signs up, books, reschedules and cancels a visit', async () => {
   assert.equal(await page.locator('[data-slot-choice]').textContent(), `Selected: ${chosenLabel}`);
   await page.getByLabel('Reason for the visit').fill('A rash that will not go away');
   await checkA11y(page, 'doctor page');
-  await page.screenshot({ path: screenshotPath('patient-booking.png'), fullPage: true });
   await page.getByRole('button', { name: 'Book this time' }).click();
   await page.waitForURL(/\/appointments\/\d+$/);
   assert.ok(await page.getByRole('heading', { name: "You're booked with Dr. Lukas Schneider" }).isVisible());
   assert.ok(await page.getByText('A rash that will not go away').isVisible());
   await checkA11y(page, 'booking confirmation');
-  await page.screenshot({ path: screenshotPath('patient-confirmation.png'), fullPage: true });
   const visitUrl = page.url();
 
   // My appointments lists it as upcoming.
