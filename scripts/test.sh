@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# First, in a second: docs, configs, scripts and comments name only files
+# that exist (a moved or renamed file leaves no dangling reference behind).
+scripts/check-refs.sh
+
 # Unit, property, integration (both backends), CLI and benchmark-smoke tests.
 cargo test --all-targets --locked
 
