@@ -2,6 +2,8 @@
 //! over several specialties and time zones, one admin and one patient.
 
 use crate::auth::hash_password;
+use crate::domain::appointment::Status;
+use crate::domain::ids::{AccountId, DoctorId};
 use crate::domain::schedule::{
     self, Availability, DayInterval, MinuteOfDay, SlotWindow, WeeklyInterval,
 };
@@ -106,7 +108,7 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
                 first_name: "Pat",
                 last_name: "Demo",
                 email: Some("pat.demo@example.org"),
-                date_of_birth: "1988-04-12",
+                date_of_birth: jiff::civil::date(1988, 4, 12),
             },
             now,
         )
@@ -272,9 +274,9 @@ fn slots_between(avail: &Availability, from: Timestamp, to: Timestamp) -> Vec<sc
 /// day after tomorrow for two weeks, for the history patients.
 async fn load_history(
     store: &Store,
-    admin: i64,
+    admin: AccountId,
     password_hash: &str,
-    doctors: &[(i64, &str, i32, Vec<WeeklyInterval>)],
+    doctors: &[(DoctorId, &str, i32, Vec<WeeklyInterval>)],
     now: i64,
 ) -> Result<(), DemoError> {
     let mut patients = Vec::new();
@@ -288,7 +290,7 @@ async fn load_history(
                     first_name: first,
                     last_name: last,
                     email: None,
-                    date_of_birth: &format!("{}-0{}-1{}", 1950 + i * 4, 1 + i % 9, i % 10),
+                    date_of_birth: history_birth_date(i),
                 },
                 now - 45 * 86_400,
             )
@@ -348,15 +350,14 @@ async fn load_history(
                 };
                 let reason =
                     REASONS[usize::try_from(dice.below(REASONS.len() as u64)).unwrap_or(0)];
-                let date_text = date.to_string();
                 let outcome = store
                     .book(
                         &NewBooking {
                             doctor_id: *doctor_id,
                             patient_id: *patient_id,
-                            start_at: start,
-                            end_at: slot.end.as_second(),
-                            local_date: &date_text,
+                            start_at: slot.start,
+                            end_at: slot.end,
+                            local_date: date,
                             reason: Some(reason),
                             idempotency: None,
                         },
@@ -372,14 +373,14 @@ async fn load_history(
                 }
                 let roll = dice.below(100);
                 let (to, cancel_reason) = match roll {
-                    0..72 => ("completed", None),
-                    72..82 => ("no_show", None),
+                    0..72 => (Status::Completed, None),
+                    72..82 => (Status::NoShow, None),
                     _ => (
-                        "cancelled",
+                        Status::Cancelled,
                         Some(CANCEL_REASONS[usize::try_from(roll % 3).unwrap_or(0)]),
                     ),
                 };
-                let at = if to == "cancelled" {
+                let at = if to == Status::Cancelled {
                     (start - 3600 * 30).max(created)
                 } else {
                     slot.end.as_second()
@@ -389,10 +390,10 @@ async fn load_history(
                         &Transition {
                             id: row.id,
                             doctor_id: *doctor_id,
-                            from_status: "booked",
+                            from_status: Status::Booked,
                             to_status: to,
                             cancel_reason,
-                            release_slot: to == "cancelled",
+                            release_slot: to == Status::Cancelled,
                         },
                         Some(admin),
                         at,
@@ -402,6 +403,13 @@ async fn load_history(
         }
     }
     Ok(())
+}
+
+/// A history patient's date of birth: spread over the decades.
+fn history_birth_date(i: usize) -> jiff::civil::Date {
+    let n = i16::try_from(i).unwrap_or(0);
+    jiff::civil::Date::new(1950 + n * 4, 1 + (n % 9) as i8, 10 + (n % 10) as i8)
+        .unwrap_or(jiff::civil::date(1970, 1, 1))
 }
 
 #[cfg(test)]

@@ -217,10 +217,10 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if args.demo {
-                load_demo(&app.state().store).await?;
+                load_demo(app.store()).await?;
             }
             let addr = app.local_addr().map_err(|e| e.to_string())?;
-            tracing::info!(%addr, backend = app.state().store.backend(), "medimeet listening");
+            tracing::info!(%addr, backend = app.store().backend(), "medimeet listening");
             println!("medimeet is running at http://{addr}/  (API docs: http://{addr}/api/docs)");
             app.run_until(shutdown_signal())
                 .await

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::{AppState, app};
 use crate::store::{ConnectOptions, Store, StoreError};
+use crate::usecases::Clinic;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,9 +67,7 @@ impl Application {
         Ok(Self {
             listener,
             state: AppState {
-                store,
-                clock,
-                settings: Arc::new(cfg.settings.clone()),
+                clinic: Clinic::new(store, clock, Arc::new(cfg.settings.clone())),
             },
         })
     }
@@ -81,13 +80,18 @@ impl Application {
         &self.state
     }
 
+    /// The database the server runs on (to load demo data before serving).
+    pub fn store(&self) -> &Store {
+        self.state.clinic.store()
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests and
     /// closes the database.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let store = self.state.store.clone();
+        let store = self.state.clinic.store().clone();
         let router = app(self.state);
         axum::serve(
             self.listener,

@@ -967,7 +967,7 @@ async fn crash(a: CrashArgs) -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
         store.migrate().await.map_err(|e| e.to_string())?;
         let has_doctors = !store
-            .list_doctors(&medimeet::store::DoctorFilter::default(), 0, 1)
+            .list_doctors(&medimeet::store::DoctorFilter::default(), None, 1)
             .await
             .map_err(|e| e.to_string())?
             .is_empty();

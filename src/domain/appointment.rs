@@ -10,6 +10,7 @@
 //! `completed`, `no_show` and `cancelled` are final. Only `booked` and
 //! `in_progress` hold the doctor's time.
 
+use super::caller::Caller;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -59,15 +60,6 @@ impl fmt::Display for Status {
     }
 }
 
-/// Who acts on an appointment. Authorization (is it *theirs*?) is decided before;
-/// this is about what each role may do to an appointment it can see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    Patient,
-    Doctor,
-    Admin,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Start,
@@ -87,6 +79,8 @@ pub enum PolicyError {
     WindowClosed { action: &'static str, hours: i64 },
     #[error("the visit has not started yet")]
     TooEarly,
+    #[error("the new time is inside the clinic's cancellation window ({hours} h before the start)")]
+    NewTimeInWindow { hours: i64 },
 }
 
 impl Action {
@@ -98,6 +92,37 @@ impl Action {
             Action::Cancel => "cancelled",
             Action::Reschedule => "rescheduled",
         }
+    }
+}
+
+/// Whether a visit's fee has been settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    Unpaid,
+    Paid,
+    Refunded,
+    Waived,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 4] = [
+        PaymentStatus::Unpaid,
+        PaymentStatus::Paid,
+        PaymentStatus::Refunded,
+        PaymentStatus::Waived,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Unpaid => "unpaid",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::Refunded => "refunded",
+            PaymentStatus::Waived => "waived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -117,11 +142,15 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Decides whether `actor` may apply `action` to an appointment in `status`
-    /// starting at `start`, at instant `now`; returns the new status.
+    /// Decides whether `caller` may apply `action` to an appointment in `status`
+    /// starting at `start`, at instant `now`; returns the new status. Whether
+    /// the appointment is the caller's to act on at all is decided before
+    /// ([`Caller::may_see_appointment`]); this is what each kind of caller may
+    /// do to one they can see: staff (doctors, admins, the system) run visits,
+    /// patients only cancel or move their own, and only before the window.
     pub fn apply(
         &self,
-        actor: Actor,
+        caller: &Caller,
         action: Action,
         status: Status,
         start: Timestamp,
@@ -131,7 +160,7 @@ impl Policy {
             from: status,
             action: action.verb(),
         };
-        let staff = matches!(actor, Actor::Doctor | Actor::Admin);
+        let staff = caller.is_staff();
         match action {
             Action::Cancel | Action::Reschedule => {
                 let allowed_from = match action {
@@ -141,7 +170,7 @@ impl Policy {
                 if !allowed_from {
                     return Err(illegal());
                 }
-                if actor == Actor::Patient {
+                if !staff {
                     if status != Status::Booked {
                         return Err(illegal());
                     }
@@ -180,11 +209,41 @@ impl Policy {
             }
         }
     }
+
+    /// Whether `caller` may move a visit to a new time starting at
+    /// `new_start`: a patient may not move one into the cancellation window
+    /// either (they could not cancel it there), staff may.
+    pub fn check_new_time(
+        &self,
+        caller: &Caller,
+        new_start: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), PolicyError> {
+        if !caller.is_staff() && now + self.cancel_window > new_start {
+            return Err(PolicyError::NewTimeInWindow {
+                hours: self.cancel_window.as_hours(),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{AccountId, DoctorId, PatientId};
+
+    const PATIENT: Caller = Caller::Patient {
+        account: AccountId::new(1),
+        patient: PatientId::new(1),
+    };
+    const DOCTOR: Caller = Caller::Doctor {
+        account: AccountId::new(2),
+        doctor: DoctorId::new(1),
+    };
+    const ADMIN: Caller = Caller::Admin {
+        account: AccountId::new(3),
+    };
     use proptest::prelude::*;
 
     fn t(h: i64) -> Timestamp {
@@ -196,16 +255,16 @@ mod tests {
         let p = Policy::default();
         let start = t(48);
         assert_eq!(
-            p.apply(Actor::Patient, Action::Cancel, Status::Booked, start, t(0)),
+            p.apply(&PATIENT, Action::Cancel, Status::Booked, start, t(0)),
             Ok(Status::Cancelled)
         );
         assert_eq!(
-            p.apply(Actor::Patient, Action::Cancel, Status::Booked, start, t(24)),
+            p.apply(&PATIENT, Action::Cancel, Status::Booked, start, t(24)),
             Ok(Status::Cancelled),
             "exactly 24 h before is still allowed"
         );
         assert!(matches!(
-            p.apply(Actor::Patient, Action::Cancel, Status::Booked, start, t(25)),
+            p.apply(&PATIENT, Action::Cancel, Status::Booked, start, t(25)),
             Err(PolicyError::WindowClosed { hours: 24, .. })
         ));
     }
@@ -213,7 +272,7 @@ mod tests {
     #[test]
     fn doctors_and_admins_can_cancel_any_time() {
         let p = Policy::default();
-        for actor in [Actor::Doctor, Actor::Admin] {
+        for actor in [&DOCTOR, &ADMIN, &Caller::System] {
             assert_eq!(
                 p.apply(actor, Action::Cancel, Status::Booked, t(1), t(0)),
                 Ok(Status::Cancelled)
@@ -226,7 +285,7 @@ mod tests {
         let p = Policy::default();
         for action in [Action::Start, Action::Complete, Action::NoShow] {
             assert_eq!(
-                p.apply(Actor::Patient, action, Status::Booked, t(0), t(1)),
+                p.apply(&PATIENT, action, Status::Booked, t(0), t(1)),
                 Err(PolicyError::NotAllowedForRole)
             );
         }
@@ -236,11 +295,11 @@ mod tests {
     fn a_visit_cannot_be_completed_before_it_starts() {
         let p = Policy::default();
         assert_eq!(
-            p.apply(Actor::Doctor, Action::Complete, Status::Booked, t(2), t(1)),
+            p.apply(&DOCTOR, Action::Complete, Status::Booked, t(2), t(1)),
             Err(PolicyError::TooEarly)
         );
         assert_eq!(
-            p.apply(Actor::Doctor, Action::Complete, Status::Booked, t(1), t(1)),
+            p.apply(&DOCTOR, Action::Complete, Status::Booked, t(1), t(1)),
             Ok(Status::Completed)
         );
     }
@@ -248,35 +307,23 @@ mod tests {
     #[test]
     fn the_visit_flow_goes_through_in_progress() {
         let p = Policy::default();
-        let s = p.apply(Actor::Doctor, Action::Start, Status::Booked, t(0), t(0));
+        let s = p.apply(&DOCTOR, Action::Start, Status::Booked, t(0), t(0));
         assert_eq!(s, Ok(Status::InProgress));
         assert_eq!(
-            p.apply(
-                Actor::Doctor,
-                Action::Complete,
-                Status::InProgress,
-                t(0),
-                t(0)
-            ),
+            p.apply(&DOCTOR, Action::Complete, Status::InProgress, t(0), t(0)),
             Ok(Status::Completed)
         );
         assert!(
-            p.apply(
-                Actor::Doctor,
-                Action::NoShow,
-                Status::InProgress,
-                t(0),
-                t(0)
-            )
-            .is_err()
+            p.apply(&DOCTOR, Action::NoShow, Status::InProgress, t(0), t(0))
+                .is_err()
         );
     }
 
     fn any_status() -> impl Strategy<Value = Status> {
         prop::sample::select(Status::ALL.to_vec())
     }
-    fn any_actor() -> impl Strategy<Value = Actor> {
-        prop::sample::select(vec![Actor::Patient, Actor::Doctor, Actor::Admin])
+    fn any_actor() -> impl Strategy<Value = Caller> {
+        prop::sample::select(vec![PATIENT, DOCTOR, ADMIN, Caller::System])
     }
     fn any_action() -> impl Strategy<Value = Action> {
         prop::sample::select(vec![
@@ -294,7 +341,7 @@ mod tests {
             status in any_status(), actor in any_actor(), action in any_action(),
             start_h in -100i64..100, now_h in -100i64..100,
         ) {
-            let r = Policy::default().apply(actor, action, status, t(start_h), t(now_h));
+            let r = Policy::default().apply(&actor, action, status, t(start_h), t(now_h));
             if !status.is_active() {
                 prop_assert!(r.is_err());
             }
@@ -304,11 +351,31 @@ mod tests {
                 if action == Action::Reschedule {
                     prop_assert_eq!(next, Status::Booked);
                 }
-                if actor == Actor::Patient {
+                if actor == PATIENT {
                     prop_assert!(matches!(next, Status::Cancelled | Status::Booked));
                     prop_assert!(t(now_h) + SignedDuration::from_hours(24) <= t(start_h));
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_patient_cannot_move_a_visit_into_the_window_but_staff_can() {
+        let p = Policy::default();
+        assert!(matches!(
+            p.check_new_time(&PATIENT, t(23), t(0)),
+            Err(PolicyError::NewTimeInWindow { hours: 24 })
+        ));
+        assert_eq!(p.check_new_time(&PATIENT, t(24), t(0)), Ok(()));
+        assert_eq!(p.check_new_time(&DOCTOR, t(1), t(0)), Ok(()));
+        assert_eq!(p.check_new_time(&ADMIN, t(1), t(0)), Ok(()));
+    }
+
+    #[test]
+    fn payment_statuses_round_trip_and_unknown_ones_are_refused() {
+        for s in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(PaymentStatus::parse("free"), None);
     }
 }

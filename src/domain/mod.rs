@@ -1,10 +1,14 @@
 //! Pure domain rules: no I/O, no clock, no HTTP, no SQL. Callers pass `now`.
 //!
+//! - [`caller`]: who is asking, and every rule of who may see or act on what.
+//! - [`ids`]: typed ids of the clinic's records.
 //! - [`schedule`]: free slots from working hours, time off and taken slots.
 //! - [`appointment`]: the status lifecycle and who may cancel or reschedule when.
 //! - [`person`]: validated names, phones, emails, passwords and birth dates.
 //! - [`throttle`]: when repeated login failures lock an account or address.
 pub mod appointment;
+pub mod caller;
+pub mod ids;
 pub mod person;
 pub mod schedule;
 pub mod throttle;

@@ -3,6 +3,12 @@
 //!
 //! The state lives in the database so that every app instance sees the same
 //! counts; this module only decides.
+//!
+//! An attempt is *reserved* before its password is checked ([`ThrottlePolicy::reserve`]):
+//! it counts as a failure up front, atomically with the check of the lock, so
+//! that however many guesses arrive at once, at most `max_failures` of them are
+//! evaluated in a window. A success then clears the account's count, or hands
+//! the address its attempt back ([`ThrottlePolicy::refund`]).
 
 /// One key's recorded failures. Times are unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +74,38 @@ impl ThrottlePolicy {
     }
 }
 
+impl ThrottlePolicy {
+    /// Reserves one attempt at `now`: `Err(seconds to wait)` if the key is
+    /// locked, otherwise the state with this attempt counted as a failure
+    /// (which locks the key if it is the last one allowed: the attempt itself
+    /// is still evaluated, the next ones are not).
+    pub fn reserve(&self, state: Option<ThrottleState>, now: i64) -> Result<ThrottleState, i64> {
+        if let Some(wait) = self.retry_after(state, now) {
+            return Err(wait);
+        }
+        Ok(self.on_failure(state, now))
+    }
+
+    /// Gives back the attempt reserved by a login that succeeded; a lock that
+    /// this attempt's reservation set is lifted.
+    pub fn refund(&self, state: ThrottleState) -> ThrottleState {
+        if state.failures > 0 {
+            return ThrottleState {
+                failures: state.failures - 1,
+                ..state
+            };
+        }
+        match state.locked_until {
+            Some(_) => ThrottleState {
+                failures: self.max_failures - 1,
+                locked_until: None,
+                ..state
+            },
+            None => state,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +145,73 @@ mod tests {
                 s = Some(P.on_failure(s, now));
                 if let Some(wait) = P.retry_after(s, now) {
                     prop_assert!(wait <= P.lockout_secs);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reservations_let_through_at_most_the_limit_at_once() {
+        // Forty attempts arrive together: each reserves before any is checked.
+        let mut s = None;
+        let mut evaluated = 0;
+        for _ in 0..40 {
+            match P.reserve(s, 1000) {
+                Ok(next) => {
+                    s = Some(next);
+                    evaluated += 1;
+                }
+                Err(wait) => assert_eq!(wait, 900),
+            }
+        }
+        assert_eq!(evaluated, 5);
+        assert_eq!(P.retry_after(s, 1000), Some(900));
+    }
+
+    #[test]
+    fn a_refund_gives_the_attempt_back_and_lifts_the_lock_it_set() {
+        let one = P.reserve(None, 10).unwrap();
+        assert_eq!(P.refund(one).failures, 0);
+        let mut s = None;
+        for _ in 0..5 {
+            s = Some(P.reserve(s, 10).unwrap());
+        }
+        let locked = s.unwrap();
+        assert!(P.retry_after(Some(locked), 10).is_some());
+        let refunded = P.refund(locked);
+        assert_eq!(P.retry_after(Some(refunded), 10), None);
+        // The four failures before it still count: one more locks again.
+        assert!(
+            P.retry_after(Some(P.reserve(Some(refunded), 11).unwrap()), 11)
+                .is_some()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn reserving_never_evaluates_more_than_the_limit_per_lock(
+            gaps in prop::collection::vec(0i64..120, 1..80)
+        ) {
+            // Between two refusals, at most max_failures attempts get through.
+            let mut s: Option<ThrottleState> = None;
+            let mut now = 0;
+            let mut run = 0;
+            for g in gaps {
+                now += g;
+                // A new window counts from zero.
+                if let Some(st) = s && now - st.window_start >= P.window_secs {
+                    run = 0;
+                }
+                match P.reserve(s, now) {
+                    Ok(next) => {
+                        s = Some(next);
+                        run += 1;
+                        prop_assert!(run <= P.max_failures);
+                        if P.retry_after(s, now).is_some() {
+                            run = 0;
+                        }
+                    }
+                    Err(_) => run = 0,
                 }
             }
         }

@@ -13,7 +13,7 @@
 //!   body says nothing about the cause: internal errors can carry patient data.
 
 use crate::domain::person::FieldError;
-use crate::store::{Conflict, StoreError};
+use crate::usecases::{Conflict, Error as UseCaseError, Refusal};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -157,6 +157,11 @@ impl ApiError {
     /// Logs `cause` and returns a 500 that reveals nothing of it.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
+        Self::internal_unlogged()
+    }
+
+    /// A 500 that reveals nothing, for a cause already logged.
+    pub fn internal_unlogged() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -200,39 +205,52 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict(Conflict::SlotTaken) => ApiError::slot_taken(),
-            StoreError::Conflict(Conflict::OneVisitPerDay) => ApiError::conflict(
-                "one_visit_per_day",
-                "You already have a visit that day",
-                "You already have an active appointment with this doctor on that day.",
+/// The one mapping of the use cases' error to the API's problems: statuses
+/// and `code`s are the API's contract (docs/API.md); titles and details are
+/// the error's own words.
+impl From<UseCaseError> for ApiError {
+    fn from(err: UseCaseError) -> Self {
+        use StatusCode as S;
+        let (status, code) = match &err {
+            UseCaseError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
+            UseCaseError::BadCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
+            UseCaseError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
+            UseCaseError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            UseCaseError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+            UseCaseError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, "validation_failed"),
+            UseCaseError::Conflict(c) => (
+                S::CONFLICT,
+                match c {
+                    Conflict::SlotTaken => "slot_taken",
+                    Conflict::OneVisitPerDay => "one_visit_per_day",
+                    Conflict::AlreadyRegistered => "already_registered",
+                    Conflict::StateChanged => "state_changed",
+                    Conflict::CancellationWindowPassed(_) => "cancellation_window_passed",
+                    Conflict::InvalidTransition(_) => "invalid_transition",
+                    Conflict::VisitNotStarted(_) => "visit_not_started",
+                },
             ),
-            StoreError::Conflict(Conflict::LoginTaken) => ApiError::conflict(
-                "already_registered",
-                "Already registered",
-                "An account with this phone or email already exists.",
+            UseCaseError::Refused(r) => (
+                S::UNPROCESSABLE_ENTITY,
+                match r {
+                    Refusal::NotAFreeSlot => "not_a_free_slot",
+                    Refusal::DoctorInactive => "doctor_inactive",
+                    Refusal::IdempotencyKeyReused => "idempotency_key_reused",
+                },
             ),
-            StoreError::Conflict(Conflict::Stale) => ApiError::conflict(
-                "state_changed",
-                "The appointment changed",
-                "The appointment was changed by someone else just now. Reload and try again.",
-            ),
-            StoreError::NotFound => ApiError::not_found("record"),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => {
-                tracing::warn!("database pool exhausted");
-                let mut e = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "busy",
-                    "The clinic is very busy",
-                )
-                .detail("Too many requests at once. Please try again in a moment.");
-                e.retry_after = Some(1);
-                e
-            }
-            other => ApiError::internal(&other),
+            UseCaseError::Busy => (S::SERVICE_UNAVAILABLE, "busy"),
+            UseCaseError::Internal => (S::INTERNAL_SERVER_ERROR, "internal_error"),
+        };
+        let mut e = ApiError::new(status, code, err.title()).detail(err.detail());
+        e.retry_after = match err {
+            UseCaseError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+            UseCaseError::Busy => Some(1),
+            _ => None,
+        };
+        if let UseCaseError::Invalid(fields) = err {
+            e.errors = fields;
         }
+        e
     }
 }
 
@@ -270,26 +288,6 @@ impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         // An id that does not parse names nothing that exists.
         ApiError::not_found("such resource")
-    }
-}
-
-impl From<crate::domain::appointment::PolicyError> for ApiError {
-    fn from(e: crate::domain::appointment::PolicyError) -> Self {
-        use crate::domain::appointment::PolicyError as P;
-        match e {
-            P::WindowClosed { .. } => ApiError::conflict(
-                "cancellation_window_passed",
-                "Too late to change",
-                e.to_string(),
-            ),
-            P::IllegalTransition { .. } => ApiError::conflict(
-                "invalid_transition",
-                "Not possible in this status",
-                e.to_string(),
-            ),
-            P::TooEarly => ApiError::conflict("visit_not_started", "Too early", e.to_string()),
-            P::NotAllowedForRole => ApiError::forbidden(&e.to_string()),
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::auth::token_hash;
-use crate::store::SessionUser;
+use crate::domain::caller::{Caller, Role};
+use crate::usecases::sessions::{self, Session};
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
@@ -152,42 +152,37 @@ pub struct ApiPath<T>(pub T);
 pub const SESSION_COOKIE: &str = "medimeet_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Patient,
-    Doctor,
-    Admin,
+/// The `Set-Cookie` value for a session (`max_age` 0 deletes it).
+pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    let mut c =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
 }
 
-/// The caller, from a `Bearer` token or the session cookie.
+/// The caller, from a `Bearer` token or the session cookie: who they are for
+/// the use cases ([`Caller`]), and what the HTTP layer needs of the session.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    pub account_id: i64,
-    pub role: Role,
+    pub caller: Caller,
     pub login: String,
-    pub patient_id: Option<i64>,
-    pub doctor_id: Option<i64>,
-    pub token_hash: String,
-    pub csrf_token: String,
+    pub session: Session,
 }
 
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.caller.is_admin()
     }
 
-    /// Whether the caller is this doctor.
-    pub fn is_doctor(&self, doctor_id: i64) -> bool {
-        self.role == Role::Doctor && self.doctor_id == Some(doctor_id)
+    /// The role of the person logged in.
+    pub fn role(&self) -> Option<Role> {
+        self.caller.role()
     }
 
-    /// Whether the caller is this patient.
-    pub fn is_patient(&self, patient_id: i64) -> bool {
-        self.role == Role::Patient && self.patient_id == Some(patient_id)
-    }
-
-    pub fn actor(&self) -> Option<i64> {
-        Some(self.account_id)
+    pub fn csrf_token(&self) -> &str {
+        &self.session.csrf_token
     }
 }
 
@@ -218,23 +213,29 @@ pub fn session_token(parts: &Parts) -> Option<(String, bool)> {
 /// CSRF check: for the web pages, whose forms carry the token in a field that
 /// the page layer checks ([`crate::http::pages`]). API handlers use the
 /// [`CurrentUser`] extractor, which checks the `X-CSRF-Token` header.
-pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>, ApiError> {
+pub async fn session_of(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<CurrentUser>, crate::usecases::Error> {
     Ok(load_session(parts, state).await?.map(|(user, _)| user))
 }
 
 async fn load_session(
     parts: &Parts,
     state: &AppState,
-) -> Result<Option<(CurrentUser, bool)>, ApiError> {
+) -> Result<Option<(CurrentUser, bool)>, crate::usecases::Error> {
     let Some((token, from_cookie)) = session_token(parts) else {
         return Ok(None);
     };
-    let hash = token_hash(&token);
-    let now = state.clock.now().as_second();
-    let Some(u) = state.store.session_user(&hash, now).await? else {
+    let Some(session) = sessions::session(&state.clinic, &token).await? else {
         return Ok(None);
     };
-    Ok(Some((to_current(u, hash), from_cookie)))
+    let user = CurrentUser {
+        caller: session.caller,
+        login: session.login.clone(),
+        session,
+    };
+    Ok(Some((user, from_cookie)))
 }
 
 async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>, ApiError> {
@@ -249,7 +250,7 @@ async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if !crate::auth::same_secret(sent, &u.csrf_token) {
+        if !crate::auth::same_secret(sent, u.csrf_token()) {
             return Err(ApiError::forbidden(
                 "A request authenticated by cookie must carry the X-CSRF-Token header.",
             )
@@ -257,23 +258,6 @@ async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser
         }
     }
     Ok(Some(u))
-}
-
-fn to_current(u: SessionUser, token_hash: String) -> CurrentUser {
-    let role = match u.role.as_str() {
-        "admin" => Role::Admin,
-        "doctor" => Role::Doctor,
-        _ => Role::Patient,
-    };
-    CurrentUser {
-        account_id: u.account_id,
-        role,
-        login: u.login,
-        patient_id: u.patient_id,
-        doctor_id: u.doctor_id,
-        token_hash,
-        csrf_token: u.csrf_token,
-    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -311,7 +295,7 @@ impl FromRequestParts<AppState> for ClientAddr {
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".to_owned());
         // Behind a trusted reverse proxy the client is the last X-Forwarded-For hop.
-        if state.settings.trust_forwarded_for
+        if state.clinic.settings().trust_forwarded_for
             && let Some(v) = parts.headers.get("x-forwarded-for")
             && let Ok(s) = v.to_str()
             && let Some(last) = s.rsplit(',').next()

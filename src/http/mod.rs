@@ -3,14 +3,13 @@
 //! wraps them in the cross-cutting layers (request logs, security headers, limits).
 
 pub mod api;
+pub mod cursor;
 pub mod error;
 pub mod extract;
 mod openapi_errors;
 pub mod pages;
 
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::store::Store;
+use crate::usecases::Clinic;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Request, header};
@@ -25,12 +24,10 @@ use tracing::Span;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-/// What every handler can reach.
+/// What every handler can reach: the clinic's operations, nothing below them.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub clock: Clock,
-    pub settings: Arc<Settings>,
+    pub clinic: Clinic,
 }
 
 #[derive(OpenApi)]
@@ -138,18 +135,15 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    match state.store.ping().await {
+    match state.clinic.ping().await {
         Ok(()) => Ok(Json(
-            serde_json::json!({"status": "ready", "database": state.store.backend()}),
+            serde_json::json!({"status": "ready", "database": state.clinic.backend()}),
         )),
-        Err(e) => {
-            tracing::warn!(error = %e, "database not reachable");
-            Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "Database not reachable",
-            ))
-        }
+        Err(_) => Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "Database not reachable",
+        )),
     }
 }
 

@@ -1,11 +1,15 @@
 //! Accounts, patients, sessions and login throttling.
 
-use super::{Result, Store, StoreError, begin_write, on_read, on_write};
+use super::{Result, Store, StoreError, begin_write, instant, on_read, on_write};
+use crate::domain::caller::Role;
+use crate::domain::ids::{AccountId, DoctorId, PatientId};
 use crate::domain::throttle::ThrottleState;
+use jiff::Timestamp;
+use jiff::civil::Date;
 
 /// Who did something, for the audit log; `None` for the system or an anonymous
 /// caller (such as a patient registering).
-pub type ActorId = Option<i64>;
+pub type ActorId = Option<AccountId>;
 
 pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -25,26 +29,95 @@ macro_rules! audit {
 }
 pub(crate) use audit;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A login with its role and password hash.
+#[derive(Clone)]
 pub struct AccountRow {
-    pub id: i64,
-    pub role: String,
+    pub id: AccountId,
+    pub role: Role,
     pub login: String,
     pub password_hash: String,
     pub active: bool,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+impl std::fmt::Debug for AccountRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRow")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RawAccount {
+    id: AccountId,
+    role: String,
+    login: String,
+    password_hash: String,
+    active: bool,
+}
+
+fn role(account: AccountId, stored: &str) -> Result<Role> {
+    Role::parse(stored)
+        .ok_or_else(|| StoreError::corrupt(format_args!("account {account}: role {stored:?}")))
+}
+
+impl TryFrom<RawAccount> for AccountRow {
+    type Error = StoreError;
+    fn try_from(r: RawAccount) -> Result<Self> {
+        Ok(Self {
+            role: role(r.id, &r.role)?,
+            id: r.id,
+            login: r.login,
+            password_hash: r.password_hash,
+            active: r.active,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatientRow {
-    pub id: i64,
-    pub account_id: i64,
+    pub id: PatientId,
+    pub account_id: AccountId,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
     pub email: Option<String>,
-    pub date_of_birth: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub date_of_birth: Date,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawPatient {
+    id: PatientId,
+    account_id: AccountId,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    email: Option<String>,
+    date_of_birth: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<RawPatient> for PatientRow {
+    type Error = StoreError;
+    fn try_from(r: RawPatient) -> Result<Self> {
+        Ok(Self {
+            date_of_birth: r.date_of_birth.parse().map_err(|_| {
+                StoreError::corrupt(format_args!("patient {}: date of birth", r.id))
+            })?,
+            created_at: instant(r.created_at)?,
+            updated_at: instant(r.updated_at)?,
+            id: r.id,
+            account_id: r.account_id,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            phone: r.phone,
+            email: r.email,
+        })
+    }
 }
 
 pub struct NewPatient<'a> {
@@ -53,7 +126,7 @@ pub struct NewPatient<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub email: Option<&'a str>,
-    pub date_of_birth: &'a str,
+    pub date_of_birth: Date,
 }
 
 #[derive(Debug, Default)]
@@ -64,15 +137,41 @@ pub struct PatientPatch {
 }
 
 /// The signed-in user behind a session token.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionUser {
-    pub account_id: i64,
-    pub role: String,
+    pub account_id: AccountId,
+    pub role: Role,
     pub login: String,
     pub csrf_token: String,
-    pub expires_at: i64,
-    pub patient_id: Option<i64>,
-    pub doctor_id: Option<i64>,
+    pub expires_at: Timestamp,
+    pub patient_id: Option<PatientId>,
+    pub doctor_id: Option<DoctorId>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawSessionUser {
+    account_id: AccountId,
+    role: String,
+    login: String,
+    csrf_token: String,
+    expires_at: i64,
+    patient_id: Option<PatientId>,
+    doctor_id: Option<DoctorId>,
+}
+
+impl TryFrom<RawSessionUser> for SessionUser {
+    type Error = StoreError;
+    fn try_from(r: RawSessionUser) -> Result<Self> {
+        Ok(Self {
+            role: role(r.account_id, &r.role)?,
+            expires_at: instant(r.expires_at)?,
+            account_id: r.account_id,
+            login: r.login,
+            csrf_token: r.csrf_token,
+            patient_id: r.patient_id,
+            doctor_id: r.doctor_id,
+        })
+    }
 }
 
 impl Store {
@@ -80,7 +179,7 @@ impl Store {
     pub async fn create_patient(&self, p: NewPatient<'_>, now: i64) -> Result<PatientRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let (account_id,): (i64,) = sqlx::query_as(
+            let (account_id,): (AccountId,) = sqlx::query_as(
                 "INSERT INTO accounts (role, login, password_hash, active, created_at) \
                  VALUES ('patient', $1, $2, TRUE, $3) RETURNING id",
             )
@@ -89,7 +188,7 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            let row: PatientRow = sqlx::query_as(
+            let row: RawPatient = sqlx::query_as(
                 "INSERT INTO patients (account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
                  RETURNING id, account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at",
@@ -99,10 +198,11 @@ impl Store {
             .bind(p.last_name)
             .bind(p.phone)
             .bind(p.email)
-            .bind(p.date_of_birth)
+            .bind(p.date_of_birth.to_string())
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+            let row = PatientRow::try_from(row)?;
             audit!(tx, now, Some(account_id), "create", "patient", row.id, None::<String>);
             tx.commit().await?;
             Ok(row)
@@ -110,10 +210,15 @@ impl Store {
     }
 
     /// Creates an account with the admin role.
-    pub async fn create_admin(&self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
+    pub async fn create_admin(
+        &self,
+        email: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<AccountId> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let (id,): (i64,) = sqlx::query_as(
+            let (id,): (AccountId,) = sqlx::query_as(
                 "INSERT INTO accounts (role, login, password_hash, active, created_at) \
                  VALUES ('admin', $1, $2, TRUE, $3) RETURNING id",
             )
@@ -122,28 +227,30 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            audit!(tx, now, None::<i64>, "create", "admin", id, None::<String>);
+            audit!(tx, now, None::<AccountId>, "create", "admin", id, None::<String>);
             tx.commit().await?;
             Ok(id)
         })
     }
 
-    pub async fn get_patient(&self, id: i64) -> Result<Option<PatientRow>> {
+    pub async fn get_patient(&self, id: PatientId) -> Result<Option<PatientRow>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, PatientRow>(
+            sqlx::query_as::<_, RawPatient>(
                 "SELECT id, account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at \
                  FROM patients WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
-            .await?)
+            .await?
+            .map(PatientRow::try_from)
+            .transpose()
         })
     }
 
     /// Changes a patient's profile; `None` if there is no such patient.
     pub async fn update_patient(
         &self,
-        id: i64,
+        id: PatientId,
         patch: &PatientPatch,
         actor: ActorId,
         now: i64,
@@ -152,7 +259,7 @@ impl Store {
         let email = patch.email.clone().flatten();
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let row = sqlx::query_as::<_, PatientRow>(
+            let row = sqlx::query_as::<_, RawPatient>(
                 "UPDATE patients SET \
                    first_name = COALESCE($2, first_name), \
                    last_name = COALESCE($3, last_name), \
@@ -168,7 +275,9 @@ impl Store {
             .bind(email)
             .bind(now)
             .fetch_optional(&mut *tx)
-            .await?;
+            .await?
+            .map(PatientRow::try_from)
+            .transpose()?;
             if row.is_some() {
                 audit!(tx, now, actor, "update", "patient", id, None::<String>);
             }
@@ -178,7 +287,13 @@ impl Store {
     }
 
     /// Records that a doctor or admin read a patient's record.
-    pub async fn audit_read(&self, actor: i64, entity: &str, id: i64, now: i64) -> Result<()> {
+    pub async fn audit_read(
+        &self,
+        actor: AccountId,
+        entity: &str,
+        id: i64,
+        now: i64,
+    ) -> Result<()> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             audit!(tx, now, Some(actor), "read", entity, id, None::<String>);
@@ -189,19 +304,21 @@ impl Store {
 
     pub async fn find_account_by_login(&self, login: &str) -> Result<Option<AccountRow>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, AccountRow>(
+            sqlx::query_as::<_, RawAccount>(
                 "SELECT id, role, login, password_hash, active FROM accounts WHERE login = $1",
             )
             .bind(login)
             .fetch_optional(pool)
-            .await?)
+            .await?
+            .map(AccountRow::try_from)
+            .transpose()
         })
     }
 
     pub async fn create_session(
         &self,
         token_hash: &str,
-        account_id: i64,
+        account_id: AccountId,
         csrf_token: &str,
         now: i64,
         expires_at: i64,
@@ -231,7 +348,7 @@ impl Store {
     /// The active user of an unexpired session.
     pub async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<SessionUser>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, SessionUser>(
+            sqlx::query_as::<_, RawSessionUser>(
                 "SELECT a.id AS account_id, a.role, a.login, s.csrf_token, s.expires_at, \
                         p.id AS patient_id, d.id AS doctor_id \
                  FROM sessions s \
@@ -243,7 +360,9 @@ impl Store {
             .bind(token_hash)
             .bind(now)
             .fetch_optional(pool)
-            .await?)
+            .await?
+            .map(SessionUser::try_from)
+            .transpose()
         })
     }
 
@@ -257,53 +376,68 @@ impl Store {
         })
     }
 
-    pub async fn throttle_get(&self, key: &str) -> Result<Option<ThrottleState>> {
-        on_read!(self, pool => {
-            let row: Option<(i32, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1",
+    /// Reads, decides and writes one throttle key atomically: `decide` gets
+    /// the key's state and returns the state to keep (`None` deletes it) and
+    /// an answer. Concurrent updates of one key wait for each other (the
+    /// key's row is locked on PostgreSQL; SQLite's writer is serialized), so
+    /// a crowd of logins cannot all read the same count before any writes it.
+    pub async fn throttle_update<R>(
+        &self,
+        key: &str,
+        decide: impl FnOnce(Option<ThrottleState>) -> (Option<ThrottleState>, R),
+    ) -> Result<R> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            // The row exists (blank) so that there is one to lock; the UPDATE
+            // takes the lock and reads it back.
+            sqlx::query(
+                "INSERT INTO login_throttle (key, failures, window_start, locked_until) \
+                 VALUES ($1, -1, 0, NULL) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
-            .fetch_optional(pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(row.map(|(failures, window_start, locked_until)| ThrottleState {
+            let (failures, window_start, locked_until): (i32, i64, Option<i64>) = sqlx::query_as(
+                "UPDATE login_throttle SET key = key WHERE key = $1 \
+                 RETURNING failures, window_start, locked_until",
+            )
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+            // -1 marks the blank row just made: no state yet.
+            let current = (failures >= 0).then_some(ThrottleState {
                 failures: i64::from(failures),
                 window_start,
                 locked_until,
-            }))
-        })
-    }
-
-    pub async fn throttle_put(&self, key: &str, s: ThrottleState) -> Result<()> {
-        let failures = i32::try_from(s.failures).unwrap_or(i32::MAX);
-        on_write!(self, pool => {
-            sqlx::query(
-                "INSERT INTO login_throttle (key, failures, window_start, locked_until) \
-                 VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (key) DO UPDATE SET failures = EXCLUDED.failures, \
-                   window_start = EXCLUDED.window_start, locked_until = EXCLUDED.locked_until",
-            )
-            .bind(key)
-            .bind(failures)
-            .bind(s.window_start)
-            .bind(s.locked_until)
-            .execute(pool)
-            .await?;
-            Ok(())
-        })
-    }
-
-    pub async fn throttle_clear(&self, key: &str) -> Result<()> {
-        on_write!(self, pool => {
-            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await?;
-            Ok(())
+            });
+            let (next, answer) = decide(current);
+            match next {
+                Some(st) => {
+                    sqlx::query(
+                        "UPDATE login_throttle SET failures = $2, window_start = $3, locked_until = $4 \
+                         WHERE key = $1",
+                    )
+                    .bind(key)
+                    .bind(i32::try_from(st.failures).unwrap_or(i32::MAX))
+                    .bind(st.window_start)
+                    .bind(st.locked_until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(answer)
         })
     }
 
     /// Turns an account's login on or off; turning it off ends its sessions.
-    pub async fn set_account_active(&self, account_id: i64, active: bool) -> Result<()> {
+    pub async fn set_account_active(&self, account_id: AccountId, active: bool) -> Result<()> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let done = sqlx::query("UPDATE accounts SET active = $2 WHERE id = $1")

@@ -5,43 +5,115 @@
 //! doctor without changing this code.
 
 use super::{
-    ActorId, Conflict, LockDoctor, Result, Store, StoreError, audit, begin_write, on_read, on_write,
+    ActorId, Conflict, LockDoctor, Result, Store, StoreError, audit, begin_write, instant, on_read,
+    on_write,
 };
+use crate::domain::appointment::{PaymentStatus, Status};
+use crate::domain::ids::{AccountId, AppointmentId, DoctorId, PatientId, SlotId};
+use jiff::Timestamp;
+use jiff::civil::Date;
 use sqlx::QueryBuilder;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// An appointment with the names people see.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppointmentRow {
-    pub id: i64,
-    pub doctor_id: i64,
-    pub patient_id: i64,
-    pub slot_id: i64,
-    pub start_at: i64,
-    pub end_at: i64,
-    pub local_date: String,
-    pub status: String,
+    pub id: AppointmentId,
+    pub doctor_id: DoctorId,
+    pub patient_id: PatientId,
+    pub slot_id: SlotId,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
+    /// The visit's date in the doctor's time zone (one visit a day per doctor).
+    pub local_date: Date,
+    pub status: Status,
     pub reason: Option<String>,
     pub cancel_reason: Option<String>,
-    pub payment_status: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub payment_status: PaymentStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub doctor_first_name: String,
     pub doctor_last_name: String,
     pub patient_first_name: String,
     pub patient_last_name: String,
 }
 
+/// An appointment as stored; [`AppointmentRow`] is what the rest of medimeet sees.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RawAppointment {
+    id: AppointmentId,
+    doctor_id: DoctorId,
+    patient_id: PatientId,
+    slot_id: SlotId,
+    start_at: i64,
+    end_at: i64,
+    local_date: String,
+    status: String,
+    reason: Option<String>,
+    cancel_reason: Option<String>,
+    payment_status: String,
+    created_at: i64,
+    updated_at: i64,
+    doctor_first_name: String,
+    doctor_last_name: String,
+    patient_first_name: String,
+    patient_last_name: String,
+}
+
+impl TryFrom<RawAppointment> for AppointmentRow {
+    type Error = StoreError;
+
+    fn try_from(r: RawAppointment) -> Result<Self> {
+        let bad = |what: &str, value: &str| {
+            StoreError::corrupt(format_args!("appointment {}: {what} {value:?}", r.id))
+        };
+        Ok(Self {
+            id: r.id,
+            doctor_id: r.doctor_id,
+            patient_id: r.patient_id,
+            slot_id: r.slot_id,
+            start_at: instant(r.start_at)?,
+            end_at: instant(r.end_at)?,
+            local_date: r
+                .local_date
+                .parse()
+                .map_err(|_| bad("local date", &r.local_date))?,
+            status: Status::parse(&r.status).ok_or_else(|| bad("status", &r.status))?,
+            payment_status: PaymentStatus::parse(&r.payment_status)
+                .ok_or_else(|| bad("payment status", &r.payment_status))?,
+            reason: r.reason,
+            cancel_reason: r.cancel_reason,
+            created_at: instant(r.created_at)?,
+            updated_at: instant(r.updated_at)?,
+            doctor_first_name: r.doctor_first_name,
+            doctor_last_name: r.doctor_last_name,
+            patient_first_name: r.patient_first_name,
+            patient_last_name: r.patient_last_name,
+        })
+    }
+}
+
+impl AppointmentRow {
+    pub fn doctor_name(&self) -> String {
+        format!("{} {}", self.doctor_first_name, self.doctor_last_name)
+    }
+
+    pub fn patient_name(&self) -> String {
+        format!("{} {}", self.patient_first_name, self.patient_last_name)
+    }
+}
+
 /// What the booking transaction needs; the domain has already checked the time is
 /// one of the doctor's free slots, the database checks nobody took it meanwhile.
 #[derive(Debug, Clone)]
 pub struct NewBooking<'a> {
-    pub doctor_id: i64,
-    pub patient_id: i64,
-    pub start_at: i64,
-    pub end_at: i64,
-    pub local_date: &'a str,
+    pub doctor_id: DoctorId,
+    pub patient_id: PatientId,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
+    pub local_date: Date,
     pub reason: Option<&'a str>,
     /// `(account id, Idempotency-Key, hash of the request)`.
-    pub idempotency: Option<(i64, &'a str, &'a str)>,
+    pub idempotency: Option<(AccountId, &'a str, &'a str)>,
 }
 
 #[derive(Debug)]
@@ -55,32 +127,32 @@ pub enum BookOutcome {
 
 #[derive(Debug, Default, Clone)]
 pub struct AppointmentFilter {
-    pub patient_id: Option<i64>,
-    pub doctor_id: Option<i64>,
-    pub statuses: Vec<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    pub patient_id: Option<PatientId>,
+    pub doctor_id: Option<DoctorId>,
+    pub statuses: Vec<Status>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
 }
 
 /// A status change guarded by the status we decided on (optimistic concurrency).
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
-    pub id: i64,
-    pub doctor_id: i64,
-    pub from_status: &'a str,
-    pub to_status: &'a str,
+    pub id: AppointmentId,
+    pub doctor_id: DoctorId,
+    pub from_status: Status,
+    pub to_status: Status,
     pub cancel_reason: Option<&'a str>,
     /// Frees the slot (on cancel) so it can be booked again.
     pub release_slot: bool,
 }
 
-pub struct Reschedule<'a> {
-    pub id: i64,
-    pub doctor_id: i64,
-    pub old_slot_id: i64,
-    pub start_at: i64,
-    pub end_at: i64,
-    pub local_date: &'a str,
+pub struct Reschedule {
+    pub id: AppointmentId,
+    pub doctor_id: DoctorId,
+    pub old_slot_id: SlotId,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
+    pub local_date: Date,
 }
 
 /// The shared SELECT of an appointment with the names people see (a macro so
@@ -101,18 +173,22 @@ macro_rules! select_appointment {
 /// Runs one appointment SELECT by id on an executor.
 macro_rules! fetch_appointment {
     ($exec:expr, $id:expr) => {
-        sqlx::query_as::<_, AppointmentRow>(concat!(select_appointment!(), " WHERE ap.id = $1"))
+        sqlx::query_as::<_, RawAppointment>(concat!(select_appointment!(), " WHERE ap.id = $1"))
             .bind($id)
             .fetch_optional($exec)
             .await?
+            .map(AppointmentRow::try_from)
+            .transpose()?
     };
 }
 
 /// One booking as a single SQLite call (see [`super::commit`]): savepoint,
 /// slot, visit (its slot is the row just inserted), audit row (its entity the
-/// visit just inserted), the visit read back with names, release. `$1` doctor,
-/// `$2` patient, `$3` start, `$4` end, `$5` local date, `$6` reason, `$7`
-/// actor, `$8` now.
+/// visit just inserted), the visit read back with names, the Idempotency-Key
+/// (when given) pointing at the visit, release. `$1` doctor, `$2` patient,
+/// `$3` start, `$4` end, `$5` local date, `$6` reason, `$7` actor, `$8` now,
+/// `$9` key's account, `$10` key, `$11` request hash. A key already taken (two
+/// requests with one key racing) fails the savepoint like an overlap does.
 pub(crate) const BOOK_SQLITE: &str = concat!(
     "SAVEPOINT booking; \
      INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
@@ -124,13 +200,17 @@ pub(crate) const BOOK_SQLITE: &str = concat!(
        VALUES ($8, $7, 'book', 'appointment', last_insert_rowid(), NULL); ",
     select_appointment!(),
     "WHERE ap.id = (SELECT entity_id FROM audit_log WHERE id = last_insert_rowid()); \
+     INSERT INTO idempotency_keys (account_id, key, request_hash, appointment_id, created_at) \
+       SELECT $9, $10, $11, entity_id, $8 FROM audit_log \
+       WHERE id = last_insert_rowid() AND $10 IS NOT NULL; \
      RELEASE booking"
 );
 
 /// One booking as a single PostgreSQL statement (same parameters as
 /// [`BOOK_SQLITE`]), its own transaction: the doctor's row is locked first (the
 /// slot insert reads from it), which queues a doctor's bookings instead of
-/// letting them collide inside the exclusion index, as [`LockDoctor`] does.
+/// letting them collide inside the exclusion index, as [`LockDoctor`] does. A
+/// key already taken fails the whole statement.
 pub(crate) const BOOK_POSTGRES: &str = "\
     WITH lk AS (SELECT id FROM doctors WHERE id = $1 FOR NO KEY UPDATE), \
     s AS (INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
@@ -139,7 +219,9 @@ pub(crate) const BOOK_POSTGRES: &str = "\
              status, reason, payment_status, created_at, updated_at) \
           SELECT $1, $2, s.id, $3, $4, $5, 'booked', $6, 'unpaid', $8, $8 FROM s RETURNING *), \
     lg AS (INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail) \
-          SELECT $8, $7, 'book', 'appointment', ap.id, NULL FROM ap) \
+          SELECT $8, $7, 'book', 'appointment', ap.id, NULL FROM ap), \
+    ik AS (INSERT INTO idempotency_keys (account_id, key, request_hash, appointment_id, created_at) \
+          SELECT $9, $10, $11, ap.id, $8 FROM ap WHERE $10::TEXT IS NOT NULL) \
     SELECT ap.id, ap.doctor_id, ap.patient_id, ap.slot_id, ap.start_at, ap.end_at, \
         ap.local_date, ap.status, ap.reason, ap.cancel_reason, ap.payment_status, \
         ap.created_at, ap.updated_at, \
@@ -159,41 +241,42 @@ pub(crate) const TAKEN_PERIODS: &str = "\
 /// The list query of [`Store::list_appointments`] (also explained by the load tool).
 pub(crate) fn list_query<DB>(
     filter: &AppointmentFilter,
-    after: Option<(i64, i64)>,
+    after: Option<(Timestamp, AppointmentId)>,
     limit: i64,
 ) -> QueryBuilder<DB>
 where
     DB: sqlx::Database,
     DB::Arguments: Default,
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> &'static str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
     let mut q = QueryBuilder::new(select_appointment!());
     q.push(" WHERE 1 = 1");
     if let Some(p) = filter.patient_id {
-        q.push(" AND ap.patient_id = ").push_bind(p);
+        q.push(" AND ap.patient_id = ").push_bind(p.get());
     }
     if let Some(d) = filter.doctor_id {
-        q.push(" AND ap.doctor_id = ").push_bind(d);
+        q.push(" AND ap.doctor_id = ").push_bind(d.get());
     }
     if !filter.statuses.is_empty() {
         q.push(" AND ap.status IN (");
         let mut sep = q.separated(", ");
         for s in &filter.statuses {
-            sep.push_bind(s.clone());
+            sep.push_bind(s.as_str());
         }
         q.push(")");
     }
     if let Some(from) = filter.from {
-        q.push(" AND ap.start_at >= ").push_bind(from);
+        q.push(" AND ap.start_at >= ").push_bind(from.as_second());
     }
     if let Some(to) = filter.to {
-        q.push(" AND ap.start_at < ").push_bind(to);
+        q.push(" AND ap.start_at < ").push_bind(to.as_second());
     }
     if let Some((start, id)) = after {
+        let start = start.as_second();
         q.push(" AND (ap.start_at > ").push_bind(start);
         q.push(" OR (ap.start_at = ").push_bind(start);
-        q.push(" AND ap.id > ").push_bind(id);
+        q.push(" AND ap.id > ").push_bind(id.get());
         q.push("))");
     }
     q.push(" ORDER BY ap.start_at, ap.id LIMIT ")
@@ -205,10 +288,11 @@ impl Store {
     /// Periods taken by active visits of a doctor that overlap `[from, to)`.
     pub async fn taken_periods(
         &self,
-        doctor_id: i64,
-        from: i64,
-        to: i64,
+        doctor_id: DoctorId,
+        from: Timestamp,
+        to: Timestamp,
     ) -> Result<Vec<(i64, i64)>> {
+        let (from, to) = (from.as_second(), to.as_second());
         let (list,): (Option<String>,) = on_read!(self, pool => {
             sqlx::query_as(TAKEN_PERIODS)
                 .bind(doctor_id)
@@ -223,79 +307,73 @@ impl Store {
     /// Takes the slot and creates the appointment in one transaction. The
     /// database refuses an overlap (`Conflict::SlotTaken`) and a second active
     /// visit that day (`Conflict::OneVisitPerDay`); either way nothing is written.
+    ///
+    /// With an Idempotency-Key, a key seen before answers with its first
+    /// booking (or `KeyReused` for a different request), and the key is stored
+    /// in the booking's own transaction. Two requests with one key racing: the
+    /// loser's insert of the key fails, and it reads the winner's answer.
+    ///
+    /// The fewest round trips each engine allows: the group-committing writer
+    /// on SQLite, one statement on PostgreSQL (see [`super::commit`]).
     pub async fn book(&self, b: &NewBooking<'_>, actor: ActorId, now: i64) -> Result<BookOutcome> {
-        if b.idempotency.is_none() {
-            return self
-                .book_direct(b, actor, now)
-                .await
-                .map(BookOutcome::Created);
+        if let Some((account, key, hash)) = b.idempotency
+            && let Some(found) = self.replay_booking(account, key, hash).await?
+        {
+            return Ok(found);
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.book_once(b, actor, now).await {
-                Err(e) if e.is_retryable() && attempt < 5 => continue,
-                // Two requests with one Idempotency-Key raced: the loser reads the
-                // winner's answer.
-                Err(StoreError::Conflict(c)) => {
-                    if let Some((account, key, hash)) = b.idempotency
-                        && let Some(found) = self.replay_booking(account, key, hash).await?
-                    {
-                        return Ok(found);
-                    }
-                    return Err(StoreError::Conflict(c));
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// A booking without an Idempotency-Key in the fewest round trips: the
-    /// group-committing writer on SQLite, one statement on PostgreSQL (see
-    /// [`super::commit`]).
-    async fn book_direct(
-        &self,
-        b: &NewBooking<'_>,
-        actor: ActorId,
-        now: i64,
-    ) -> Result<AppointmentRow> {
-        match self {
+        let booked = match self {
             Store::Sqlite { booker, .. } => booker.book(b, actor, now).await,
             Store::Postgres(pool) => {
+                let key = b.idempotency;
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    let row = sqlx::query_as::<_, AppointmentRow>(BOOK_POSTGRES)
+                    let row = sqlx::query_as::<_, RawAppointment>(BOOK_POSTGRES)
                         .bind(b.doctor_id)
                         .bind(b.patient_id)
-                        .bind(b.start_at)
-                        .bind(b.end_at)
-                        .bind(b.local_date)
+                        .bind(b.start_at.as_second())
+                        .bind(b.end_at.as_second())
+                        .bind(b.local_date.to_string())
                         .bind(b.reason)
                         .bind(actor)
                         .bind(now)
+                        .bind(key.map(|k| k.0))
+                        .bind(key.map(|k| k.1))
+                        .bind(key.map(|k| k.2))
                         .fetch_optional(pool)
                         .await
                         .map_err(StoreError::from);
                     match row {
                         Err(e) if e.is_retryable() && attempt < 5 => continue,
-                        Err(e) => return Err(e),
-                        Ok(row) => return row.ok_or(StoreError::NotFound),
+                        Err(e) => break Err(e),
+                        Ok(row) => break row.ok_or(StoreError::NotFound)?.try_into(),
                     }
                 }
             }
+        };
+        match booked {
+            Ok(row) => Ok(BookOutcome::Created(row)),
+            Err(StoreError::Conflict(c)) => {
+                if let Some((account, key, hash)) = b.idempotency
+                    && let Some(found) = self.replay_booking(account, key, hash).await?
+                {
+                    return Ok(found);
+                }
+                Err(StoreError::Conflict(c))
+            }
+            Err(e) => Err(e),
         }
     }
 
     /// The earlier answer to a booking made with this Idempotency-Key, if any.
     pub async fn replay_booking(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         key: &str,
         hash: &str,
     ) -> Result<Option<BookOutcome>> {
         on_write!(self, pool => {
-            let seen: Option<(String, i64)> = sqlx::query_as(
+            let seen: Option<(String, AppointmentId)> = sqlx::query_as(
                 "SELECT request_hash, appointment_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
             )
             .bind(account_id)
@@ -313,66 +391,7 @@ impl Store {
         })
     }
 
-    async fn book_once(&self, b: &NewBooking<'_>, actor: ActorId, now: i64) -> Result<BookOutcome> {
-        if let Some((account, key, hash)) = b.idempotency
-            && let Some(found) = self.replay_booking(account, key, hash).await?
-        {
-            return Ok(found);
-        }
-        on_write!(self, pool => {
-            let mut tx = begin_write!(pool).await?;
-            tx.lock_doctor(b.doctor_id).await?;
-            let (slot_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
-                 VALUES ($1, $2, $3, 'booked', NULL, $4) RETURNING id",
-            )
-            .bind(b.doctor_id)
-            .bind(b.start_at)
-            .bind(b.end_at)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO appointments (doctor_id, patient_id, slot_id, start_at, end_at, local_date, \
-                   status, reason, payment_status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, 'unpaid', $8, $8) RETURNING id",
-            )
-            .bind(b.doctor_id)
-            .bind(b.patient_id)
-            .bind(slot_id)
-            .bind(b.start_at)
-            .bind(b.end_at)
-            .bind(b.local_date)
-            .bind(b.reason)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some((account_id, key, hash)) = b.idempotency {
-                let inserted = sqlx::query(
-                    "INSERT INTO idempotency_keys (account_id, key, request_hash, appointment_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(account_id)
-                .bind(key)
-                .bind(hash)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if inserted.rows_affected() == 0 {
-                    // Another request with this key committed first: undo ours.
-                    tx.rollback().await?;
-                    return Err(StoreError::Conflict(Conflict::Stale));
-                }
-            }
-            audit!(tx, now, actor, "book", "appointment", id, None::<String>);
-            let row = fetch_appointment!(&mut *tx, id).ok_or(StoreError::NotFound)?;
-            tx.commit().await?;
-            Ok(BookOutcome::Created(row))
-        })
-    }
-
-    pub async fn get_appointment(&self, id: i64) -> Result<Option<AppointmentRow>> {
+    pub async fn get_appointment(&self, id: AppointmentId) -> Result<Option<AppointmentRow>> {
         on_read!(self, pool => Ok(fetch_appointment!(pool, id)))
     }
 
@@ -381,12 +400,17 @@ impl Store {
     pub async fn list_appointments(
         &self,
         filter: &AppointmentFilter,
-        after: Option<(i64, i64)>,
+        after: Option<(Timestamp, AppointmentId)>,
         limit: i64,
     ) -> Result<Vec<AppointmentRow>> {
         on_read!(self, pool => {
             let mut q = list_query(filter, after, limit);
-            Ok(q.build_query_as::<AppointmentRow>().fetch_all(pool).await?)
+            q.build_query_as::<RawAppointment>()
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(AppointmentRow::try_from)
+                .collect()
         })
     }
 
@@ -400,7 +424,7 @@ impl Store {
     ) -> Result<AppointmentRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let updated: Option<(i64,)> = sqlx::query_as(
+            let updated: Option<(SlotId,)> = sqlx::query_as(
                 "UPDATE appointments SET status = $3, \
                    cancel_reason = COALESCE($4, cancel_reason), \
                    cancelled_by = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_by END, \
@@ -408,8 +432,8 @@ impl Store {
                  WHERE id = $1 AND status = $2 RETURNING slot_id",
             )
             .bind(t.id)
-            .bind(t.from_status)
-            .bind(t.to_status)
+            .bind(t.from_status.as_str())
+            .bind(t.to_status.as_str())
             .bind(t.cancel_reason)
             .bind(actor)
             .bind(now)
@@ -428,7 +452,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            audit!(tx, now, actor, t.to_status, "appointment", t.id, Some(format!("from {}", t.from_status)));
+            audit!(tx, now, actor, t.to_status.as_str(), "appointment", t.id, Some(format!("from {}", t.from_status)));
             let row = fetch_appointment!(&mut *tx, t.id).ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(row)
@@ -440,7 +464,7 @@ impl Store {
     /// `Conflict::Stale`).
     pub async fn reschedule(
         &self,
-        r: &Reschedule<'_>,
+        r: &Reschedule,
         actor: ActorId,
         now: i64,
     ) -> Result<AppointmentRow> {
@@ -456,13 +480,13 @@ impl Store {
 
     async fn reschedule_once(
         &self,
-        r: &Reschedule<'_>,
+        r: &Reschedule,
         actor: ActorId,
         now: i64,
     ) -> Result<AppointmentRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            tx.lock_doctor(r.doctor_id).await?;
+            tx.lock_doctor(r.doctor_id.get()).await?;
             // Free the old slot first: the new time may overlap the old one.
             let freed = sqlx::query(
                 "UPDATE slots SET released_at = $3 \
@@ -476,13 +500,13 @@ impl Store {
             if freed.rows_affected() == 0 {
                 return Err(StoreError::Conflict(Conflict::Stale));
             }
-            let (slot_id,): (i64,) = sqlx::query_as(
+            let (slot_id,): (SlotId,) = sqlx::query_as(
                 "INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
                  VALUES ($1, $2, $3, 'booked', NULL, $4) RETURNING id",
             )
             .bind(r.doctor_id)
-            .bind(r.start_at)
-            .bind(r.end_at)
+            .bind(r.start_at.as_second())
+            .bind(r.end_at.as_second())
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
@@ -493,9 +517,9 @@ impl Store {
             .bind(r.id)
             .bind(r.old_slot_id)
             .bind(slot_id)
-            .bind(r.start_at)
-            .bind(r.end_at)
-            .bind(r.local_date)
+            .bind(r.start_at.as_second())
+            .bind(r.end_at.as_second())
+            .bind(r.local_date.to_string())
             .bind(now)
             .execute(&mut *tx)
             .await?;

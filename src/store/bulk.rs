@@ -883,7 +883,7 @@ impl Store {
     ) -> Result<Vec<QueryPlan>> {
         let day = 86_400;
         let patient_filter = super::AppointmentFilter {
-            patient_id: Some(patient_id),
+            patient_id: Some(crate::domain::ids::PatientId::new(patient_id)),
             ..Default::default()
         };
         let list_sql = match self {

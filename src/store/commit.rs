@@ -20,7 +20,9 @@
 //! constraint and the one-visit-a-day index refuse a booking exactly as before.
 
 use super::appointments::BOOK_SQLITE;
+use super::appointments::RawAppointment;
 use super::{ActorId, AppointmentRow, NewBooking, Result, StoreError};
+use crate::domain::ids::{AccountId, DoctorId, PatientId};
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,12 +31,14 @@ const MAX_BATCH: usize = 64;
 
 /// A booking waiting for the writer.
 struct Job {
-    doctor_id: i64,
-    patient_id: i64,
+    doctor_id: DoctorId,
+    patient_id: PatientId,
     start_at: i64,
     end_at: i64,
     local_date: String,
     reason: Option<String>,
+    /// `(account, Idempotency-Key, request hash)`.
+    idempotency: Option<(AccountId, String, String)>,
     actor: ActorId,
     now: i64,
     reply: oneshot::Sender<Result<AppointmentRow>>,
@@ -70,10 +74,13 @@ impl Booker {
         let job = Job {
             doctor_id: b.doctor_id,
             patient_id: b.patient_id,
-            start_at: b.start_at,
-            end_at: b.end_at,
-            local_date: b.local_date.to_owned(),
+            start_at: b.start_at.as_second(),
+            end_at: b.end_at.as_second(),
+            local_date: b.local_date.to_string(),
             reason: b.reason.map(str::to_owned),
+            idempotency: b
+                .idempotency
+                .map(|(a, k, h)| (a, k.to_owned(), h.to_owned())),
             actor,
             now,
             reply,
@@ -125,7 +132,8 @@ async fn commit_batch(
     let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
     let mut out = Vec::with_capacity(batch.len());
     for job in batch {
-        let rows = sqlx::query_as::<_, AppointmentRow>(BOOK_SQLITE)
+        let key = job.idempotency.as_ref();
+        let rows = sqlx::query_as::<_, RawAppointment>(BOOK_SQLITE)
             .bind(job.doctor_id)
             .bind(job.patient_id)
             .bind(job.start_at)
@@ -134,10 +142,17 @@ async fn commit_batch(
             .bind(job.reason.as_deref())
             .bind(job.actor)
             .bind(job.now)
+            .bind(key.map(|k| k.0))
+            .bind(key.map(|k| k.1.as_str()))
+            .bind(key.map(|k| k.2.as_str()))
             .fetch_all(&mut *tx)
             .await;
         match rows {
-            Ok(mut rows) if rows.len() == 1 => out.push(rows.pop().ok_or(StoreError::NotFound)),
+            Ok(mut rows) if rows.len() == 1 => out.push(
+                rows.pop()
+                    .ok_or(StoreError::NotFound)
+                    .and_then(AppointmentRow::try_from),
+            ),
             Ok(_) => {
                 sqlx::query("ROLLBACK TO booking; RELEASE booking")
                     .execute(&mut *tx)

@@ -1,23 +1,80 @@
 //! Doctors, their working hours, date overrides and time off.
 
-use super::{ActorId, Result, Store, StoreError, audit, begin_write, on_read, on_write};
+use super::{ActorId, Result, Store, StoreError, audit, begin_write, instant, on_read, on_write};
+use crate::domain::ids::{AccountId, DoctorId, PatientId, TimeOffId};
+use jiff::Timestamp;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorRow {
-    pub id: i64,
-    pub account_id: i64,
+    pub id: DoctorId,
+    pub account_id: AccountId,
     pub login: String,
     pub first_name: String,
     pub last_name: String,
     pub specialty: String,
     pub experience_years: i32,
+    /// IANA time zone name (checked when written).
     pub timezone: String,
     pub visit_minutes: i32,
     pub buffer_minutes: i32,
     pub fee_cents: i64,
     pub active: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl DoctorRow {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RawDoctor {
+    id: DoctorId,
+    account_id: AccountId,
+    login: String,
+    first_name: String,
+    last_name: String,
+    specialty: String,
+    experience_years: i32,
+    timezone: String,
+    visit_minutes: i32,
+    buffer_minutes: i32,
+    fee_cents: i64,
+    active: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<RawDoctor> for DoctorRow {
+    type Error = StoreError;
+    fn try_from(r: RawDoctor) -> Result<Self> {
+        Ok(Self {
+            created_at: instant(r.created_at)?,
+            updated_at: instant(r.updated_at)?,
+            id: r.id,
+            account_id: r.account_id,
+            login: r.login,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            specialty: r.specialty,
+            experience_years: r.experience_years,
+            timezone: r.timezone,
+            visit_minutes: r.visit_minutes,
+            buffer_minutes: r.buffer_minutes,
+            fee_cents: r.fee_cents,
+            active: r.active,
+        })
+    }
+}
+
+fn doctors(rows: Vec<RawDoctor>) -> Result<Vec<DoctorRow>> {
+    rows.into_iter().map(DoctorRow::try_from).collect()
+}
+
+fn doctor(row: Option<RawDoctor>) -> Result<Option<DoctorRow>> {
+    row.map(DoctorRow::try_from).transpose()
 }
 
 pub struct NewDoctor<'a> {
@@ -75,13 +132,35 @@ pub struct AvailabilityRows {
     pub overrides: Vec<OverrideRow>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeOffRow {
-    pub id: i64,
-    pub doctor_id: i64,
-    pub start_at: i64,
-    pub end_at: i64,
+    pub id: TimeOffId,
+    pub doctor_id: DoctorId,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
     pub reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawTimeOff {
+    id: TimeOffId,
+    doctor_id: DoctorId,
+    start_at: i64,
+    end_at: i64,
+    reason: Option<String>,
+}
+
+impl TryFrom<RawTimeOff> for TimeOffRow {
+    type Error = StoreError;
+    fn try_from(r: RawTimeOff) -> Result<Self> {
+        Ok(Self {
+            start_at: instant(r.start_at)?,
+            end_at: instant(r.end_at)?,
+            id: r.id,
+            doctor_id: r.doctor_id,
+            reason: r.reason,
+        })
+    }
 }
 
 /// The SELECT of a doctor with their login (a macro so `concat!` can build whole
@@ -118,7 +197,7 @@ impl Store {
     ) -> Result<DoctorRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let (account_id,): (i64,) = sqlx::query_as(
+            let (account_id,): (AccountId,) = sqlx::query_as(
                 "INSERT INTO accounts (role, login, password_hash, active, created_at) \
                  VALUES ('doctor', $1, $2, TRUE, $3) RETURNING id",
             )
@@ -127,7 +206,7 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            let (id,): (i64,) = sqlx::query_as(
+            let (id,): (DoctorId,) = sqlx::query_as(
                 "INSERT INTO doctors (account_id, first_name, last_name, specialty, experience_years, \
                    timezone, visit_minutes, buffer_minutes, fee_cents, active, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, TRUE, $9, $9) RETURNING id",
@@ -155,7 +234,7 @@ impl Store {
 
     async fn find_doctor_by_login(&self, email: &str) -> Result<Option<DoctorRow>> {
         on_write!(self, pool => {
-            Ok(sqlx::query_as::<_, DoctorRow>(
+            doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE a.login = $1"),
             )
             .bind(email)
@@ -164,9 +243,9 @@ impl Store {
         })
     }
 
-    pub async fn get_doctor(&self, id: i64) -> Result<Option<DoctorRow>> {
+    pub async fn get_doctor(&self, id: DoctorId) -> Result<Option<DoctorRow>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, DoctorRow>(
+            doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE d.id = $1"),
             )
             .bind(id)
@@ -179,12 +258,13 @@ impl Store {
     pub async fn list_doctors(
         &self,
         filter: &DoctorFilter,
-        after_id: i64,
+        after_id: Option<DoctorId>,
         limit: i64,
     ) -> Result<Vec<DoctorRow>> {
         let pattern = filter.q.as_deref().map(like_pattern);
+        let after_id = after_id.map_or(0, DoctorId::get);
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, DoctorRow>(
+            doctors(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "\
                  WHERE d.id > $1 \
                    AND ($2 OR d.active) \
@@ -217,14 +297,14 @@ impl Store {
     /// Applies `patch`; turning `active` off also disables the doctor's login.
     pub async fn update_doctor(
         &self,
-        id: i64,
+        id: DoctorId,
         patch: &DoctorPatch,
         actor: ActorId,
         now: i64,
     ) -> Result<Option<DoctorRow>> {
         let found = on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let account: Option<(i64,)> = sqlx::query_as(
+            let account: Option<(AccountId,)> = sqlx::query_as(
                 "UPDATE doctors SET \
                    first_name = COALESCE($2, first_name), \
                    last_name = COALESCE($3, last_name), \
@@ -279,9 +359,9 @@ impl Store {
     }
 
     /// Reads a doctor through the writer, so a read right after a write sees it.
-    async fn get_doctor_fresh(&self, id: i64) -> Result<Option<DoctorRow>> {
+    async fn get_doctor_fresh(&self, id: DoctorId) -> Result<Option<DoctorRow>> {
         on_write!(self, pool => {
-            Ok(sqlx::query_as::<_, DoctorRow>(
+            doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE d.id = $1"),
             )
             .bind(id)
@@ -292,7 +372,7 @@ impl Store {
 
     /// A doctor's visit length, weekly hours and overrides, in one query (see
     /// [`Store::schedule_rows`]); `None` if there is no such doctor.
-    pub async fn get_availability(&self, doctor_id: i64) -> Result<Option<AvailabilityRows>> {
+    pub async fn get_availability(&self, doctor_id: DoctorId) -> Result<Option<AvailabilityRows>> {
         self.availability_rows(doctor_id).await
     }
 
@@ -301,7 +381,7 @@ impl Store {
     /// and the no-overlap rule still holds against the old ones.
     pub async fn replace_availability(
         &self,
-        doctor_id: i64,
+        doctor_id: DoctorId,
         a: &AvailabilityRows,
         actor: ActorId,
         now: i64,
@@ -359,41 +439,49 @@ impl Store {
     }
 
     /// Time off of a doctor that ends after `after`.
-    pub async fn list_time_off(&self, doctor_id: i64, after: i64) -> Result<Vec<TimeOffRow>> {
+    pub async fn list_time_off(
+        &self,
+        doctor_id: DoctorId,
+        after: Timestamp,
+    ) -> Result<Vec<TimeOffRow>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, TimeOffRow>(
+            sqlx::query_as::<_, RawTimeOff>(
                 "SELECT id, doctor_id, start_at, end_at, reason FROM time_off \
                  WHERE doctor_id = $1 AND end_at > $2 ORDER BY start_at, id",
             )
             .bind(doctor_id)
-            .bind(after)
+            .bind(after.as_second())
             .fetch_all(pool)
-            .await?)
+            .await?
+            .into_iter()
+            .map(TimeOffRow::try_from)
+            .collect()
         })
     }
 
     pub async fn add_time_off(
         &self,
-        doctor_id: i64,
-        start_at: i64,
-        end_at: i64,
+        doctor_id: DoctorId,
+        start_at: Timestamp,
+        end_at: Timestamp,
         reason: Option<&str>,
         actor: ActorId,
         now: i64,
     ) -> Result<TimeOffRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let row = sqlx::query_as::<_, TimeOffRow>(
+            let row = sqlx::query_as::<_, RawTimeOff>(
                 "INSERT INTO time_off (doctor_id, start_at, end_at, reason, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id, doctor_id, start_at, end_at, reason",
             )
             .bind(doctor_id)
-            .bind(start_at)
-            .bind(end_at)
+            .bind(start_at.as_second())
+            .bind(end_at.as_second())
             .bind(reason)
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+            let row = TimeOffRow::try_from(row)?;
             audit!(tx, now, actor, "add_time_off", "doctor", doctor_id, Some(row.id.to_string()));
             tx.commit().await?;
             Ok(row)
@@ -403,8 +491,8 @@ impl Store {
     /// Removes one time-off period of this doctor; false if there was none.
     pub async fn delete_time_off(
         &self,
-        doctor_id: i64,
-        id: i64,
+        doctor_id: DoctorId,
+        id: TimeOffId,
         actor: ActorId,
         now: i64,
     ) -> Result<bool> {
@@ -426,7 +514,11 @@ impl Store {
 
     /// Whether the patient has (or had) any visit with the doctor: what lets a
     /// doctor read a patient's record.
-    pub async fn doctor_has_patient(&self, doctor_id: i64, patient_id: i64) -> Result<bool> {
+    pub async fn doctor_has_patient(
+        &self,
+        doctor_id: DoctorId,
+        patient_id: PatientId,
+    ) -> Result<bool> {
         on_read!(self, pool => {
             let row: Option<(i64,)> = sqlx::query_as(
                 "SELECT id FROM appointments WHERE doctor_id = $1 AND patient_id = $2 LIMIT 1",

@@ -12,9 +12,16 @@
 //! are serialized in-process, which is what SQLite does anyway, and readers never
 //! wait for them. `synchronous=FULL`: a commit is on disk before we answer.
 //!
+//! What comes out is the domain's types: ids as newtypes ([`crate::domain::ids`]),
+//! statuses and roles as enums, instants as [`jiff::Timestamp`]. Each table's row
+//! is read raw and converted in one place; a stored value that cannot be one of
+//! those (an unknown status, an impossible instant) is [`StoreError::Corrupt`],
+//! an internal error, never a plausible default.
+//!
 //! Error policy: constraint violations that mean something to a user become
 //! [`StoreError::Conflict`] with a [`Conflict`] naming the rule; everything else is
-//! [`StoreError::Database`], which the HTTP layer logs and answers as a generic 500.
+//! [`StoreError::Database`] or [`StoreError::Corrupt`], which the use cases log
+//! and answer as an internal error.
 
 mod accounts;
 mod appointments;
@@ -82,7 +89,71 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL: {0}")]
     Url(String),
+    /// A stored value the domain cannot hold (data written by hand or by a
+    /// newer version): an internal error, never guessed around.
+    #[error("impossible stored data: {0}")]
+    Corrupt(String),
 }
+
+impl StoreError {
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt(what.to_string())
+    }
+}
+
+/// A stored unix-seconds instant as a [`jiff::Timestamp`].
+pub(crate) fn instant(secs: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_second(secs)
+        .map_err(|_| StoreError::corrupt(format_args!("instant {secs} out of range")))
+}
+
+/// The typed ids travel as plain BIGINTs on both backends.
+macro_rules! sql_id {
+    ($($t:ty),* $(,)?) => {$(
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $t
+        where
+            i64: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <i64 as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <i64 as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $t
+        where
+            i64: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <i64 as sqlx::Encode<'q, DB>>::encode_by_ref(&self.get(), buf)
+            }
+        }
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $t
+        where
+            i64: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+                Ok(Self::new(<i64 as sqlx::Decode<'r, DB>>::decode(value)?))
+            }
+        }
+    )*};
+}
+
+use crate::domain::ids::{AccountId, AppointmentId, DoctorId, PatientId, SlotId, TimeOffId};
+sql_id!(
+    AccountId,
+    PatientId,
+    DoctorId,
+    AppointmentId,
+    SlotId,
+    TimeOffId
+);
 
 /// Constraint names (PostgreSQL) and message fragments (SQLite) that mean a
 /// user-facing conflict. SQLite names columns, not indexes, in its messages.
@@ -95,6 +166,12 @@ const CONFLICTS: &[(&str, &str, Conflict)] = &[
     ),
     ("accounts_login_key", "accounts.login", Conflict::LoginTaken),
     ("patients_phone_key", "patients.phone", Conflict::LoginTaken),
+    // Two bookings with one Idempotency-Key: the later one reads the first's answer.
+    (
+        "idempotency_keys_pkey",
+        "idempotency_keys.account_id, idempotency_keys.key",
+        Conflict::Stale,
+    ),
 ];
 
 impl From<sqlx::Error> for StoreError {

@@ -13,6 +13,8 @@
 //! time, which costs more than the sort in Rust).
 
 use super::{AvailabilityRows, HoursRow, OverrideRow, Result, Store, StoreError, on_read};
+use crate::domain::ids::DoctorId;
+use jiff::Timestamp;
 
 /// `$1` = doctor: visit and buffer length, weekly intervals as
 /// `weekday start end,...`, overrides as `date start end,...` (`-` for a
@@ -147,7 +149,7 @@ impl Store {
     /// row); `None` if there is no such doctor.
     pub(crate) async fn availability_rows(
         &self,
-        doctor_id: i64,
+        doctor_id: DoctorId,
     ) -> Result<Option<AvailabilityRows>> {
         let row: Option<AvailabilityRow> = on_read!(self, pool => {
             sqlx::query_as(AVAILABILITY).bind(doctor_id).fetch_optional(pool).await?
@@ -162,10 +164,11 @@ impl Store {
     /// there is no such doctor.
     pub async fn schedule_rows(
         &self,
-        doctor_id: i64,
-        from: i64,
-        to: i64,
+        doctor_id: DoctorId,
+        from: Timestamp,
+        to: Timestamp,
     ) -> Result<Option<ScheduleRows>> {
+        let (from, to) = (from.as_second(), to.as_second());
         let row: Option<ScheduleRow> = on_read!(self, pool => {
             sqlx::query_as(SCHEDULE)
                 .bind(doctor_id)

@@ -1,7 +1,9 @@
 //! Read-only figures for the clinic's admin dashboard and reports. Nothing here
 //! writes; every query is one aggregate over one table (plus a lookup).
 
-use super::{Result, Store, on_read};
+use super::{Result, Store, StoreError, on_read};
+use crate::domain::appointment::Status;
+use crate::domain::ids::{DoctorId, PatientId};
 
 /// Appointments made on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -14,7 +16,7 @@ pub struct DayCount {
 /// Visit time per doctor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct DoctorSeconds {
-    pub doctor_id: i64,
+    pub doctor_id: DoctorId,
     pub seconds: i64,
 }
 
@@ -43,9 +45,9 @@ impl Store {
     }
 
     /// How many visits starting in `[from, to)` are in each status.
-    pub async fn status_counts(&self, from: i64, to: i64) -> Result<Vec<(String, i64)>> {
-        on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, (String, i64)>(
+    pub async fn status_counts(&self, from: i64, to: i64) -> Result<Vec<(Status, i64)>> {
+        let rows = on_read!(self, pool => {
+            sqlx::query_as::<_, (String, i64)>(
                 "SELECT status, COUNT(*) FROM appointments \
                  WHERE start_at >= $1 AND start_at < $2 \
                  GROUP BY status ORDER BY status",
@@ -53,8 +55,15 @@ impl Store {
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await?)
-        })
+            .await?
+        });
+        rows.into_iter()
+            .map(|(s, n)| {
+                Status::parse(&s)
+                    .map(|st| (st, n))
+                    .ok_or_else(|| StoreError::corrupt(format_args!("appointment status {s:?}")))
+            })
+            .collect()
     }
 
     /// Booked time per doctor: the length of every visit starting in
@@ -79,9 +88,9 @@ impl Store {
     }
 
     /// The patient whose login is this E.164 phone, for the admin's filters.
-    pub async fn patient_id_by_phone(&self, phone: &str) -> Result<Option<i64>> {
+    pub async fn patient_id_by_phone(&self, phone: &str) -> Result<Option<PatientId>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, (i64,)>("SELECT id FROM patients WHERE phone = $1")
+            Ok(sqlx::query_as::<_, (PatientId,)>("SELECT id FROM patients WHERE phone = $1")
                 .bind(phone)
                 .fetch_optional(pool)
                 .await?

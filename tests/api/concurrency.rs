@@ -2,7 +2,12 @@
 //! same few slots, on one instance and on two instances sharing the database.
 
 use crate::helpers::{Backend, Resp, TestApp, User, second_instance, spawn_app};
+use medimeet::domain::ids::{DoctorId, PatientId};
 use medimeet::store::{NewBooking, StoreError};
+
+fn at(secs: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(secs).expect("an instant")
+}
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -146,11 +151,11 @@ async fn the_database_refuses_overlaps_the_application_did_not_check(backend: Ba
         (29 * 60, 1),
     ] {
         let booking = NewBooking {
-            doctor_id: doctor.id,
-            patient_id: b.id,
-            start_at: s0 + offset,
-            end_at: s0 + offset + len * 60,
-            local_date: "2099-01-01",
+            doctor_id: DoctorId::new(doctor.id),
+            patient_id: PatientId::new(b.id),
+            start_at: at(s0 + offset),
+            end_at: at(s0 + offset + len * 60),
+            local_date: jiff::civil::date(2099, 1, 1),
             reason: None,
             idempotency: None,
         };
@@ -161,11 +166,11 @@ async fn the_database_refuses_overlaps_the_application_did_not_check(backend: Ba
     }
     // Touching (ending exactly at the start) is not overlapping.
     let booking = NewBooking {
-        doctor_id: doctor.id,
-        patient_id: b.id,
-        start_at: s0 - 1800,
-        end_at: s0,
-        local_date: "2099-01-02",
+        doctor_id: DoctorId::new(doctor.id),
+        patient_id: PatientId::new(b.id),
+        start_at: at(s0 - 1800),
+        end_at: at(s0),
+        local_date: jiff::civil::date(2099, 1, 2),
         reason: None,
         idempotency: None,
     };

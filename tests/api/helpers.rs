@@ -238,7 +238,7 @@ pub async fn spawn_on(url: &str, backend: Backend, settings: Settings, clock: Cl
         .await
         .expect("app builds");
     let addr = app.local_addr().expect("bound");
-    let store = app.state().store.clone();
+    let store = app.store().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -368,7 +368,10 @@ impl TestApp {
         let token = self
             .login(json!({"email": email, "password": "admin password"}))
             .await;
-        User { token, id }
+        User {
+            token,
+            id: id.get(),
+        }
     }
 
     /// Onboards a doctor through the API with the given zone and weekly hours
@@ -458,7 +461,11 @@ impl TestApp {
     /// Active (unreleased) taken slots of a doctor, straight from the database.
     pub async fn active_slot_count(&self, doctor_id: i64) -> i64 {
         self.store
-            .taken_periods(doctor_id, 0, i64::MAX / 2)
+            .taken_periods(
+                medimeet::domain::ids::DoctorId::new(doctor_id),
+                jiff::Timestamp::UNIX_EPOCH,
+                jiff::Timestamp::MAX,
+            )
             .await
             .expect("taken")
             .len() as i64

@@ -1,9 +1,11 @@
 //! The audit log, for admins.
 
-use super::{Page, Paging, page, rfc3339};
+use super::{Page, parse_cursor, rfc3339};
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiQuery, CurrentUser};
+use crate::store::AuditRow;
+use crate::usecases::clinic;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -51,28 +53,21 @@ pub async fn list_audit(
     user: CurrentUser,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
-    if !user.is_admin() {
-        // The log is not a resource anyone else can see.
-        return Err(ApiError::not_found("such resource"));
-    }
-    let paging = Paging {
-        cursor: q.cursor.clone(),
+    let query = clinic::AuditQuery {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        before: parse_cursor(q.cursor.as_deref())?.and_then(|c| c.first().copied()),
         limit: q.limit,
     };
-    let limit = paging.limit()?;
-    let before = paging
-        .cursor()?
-        .and_then(|c| c.first().copied())
-        .unwrap_or(i64::MAX);
-    let rows = state
-        .store
-        .list_audit(q.entity.as_deref(), q.entity_id, before, limit + 1)
-        .await?;
-    Ok(Json(page(
-        rows,
-        limit,
-        |r| vec![r.id],
-        |r| AuditEntry {
+    let (rows, more) = clinic::audit_log(&state.clinic, &user.caller, &query).await?;
+    Ok(Json(Page::of(rows, more, |r| {
+        super::encode_cursor(&[r.id])
+    })))
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        Self {
             id: r.id,
             at: rfc3339(r.at),
             actor_account_id: r.actor_account_id,
@@ -80,6 +75,6 @@ pub async fn list_audit(
             entity: r.entity,
             entity_id: r.entity_id,
             detail: r.detail,
-        },
-    )))
+        }
+    }
 }

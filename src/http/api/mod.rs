@@ -8,11 +8,10 @@ pub mod patients;
 pub mod sessions;
 
 use super::AppState;
+pub use super::cursor::{bad_cursor, decode_cursor, encode_cursor};
 use super::error::ApiError;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,75 +31,43 @@ pub struct Page<T: utoipa::ToSchema> {
     pub next_cursor: Option<String>,
 }
 
-/// Paging parameters shared by list endpoints.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Opaque cursor from the previous page's `next_cursor`.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
-}
-
-impl Paging {
-    pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
-            None => Ok(50),
-            Some(n) if (1..=200).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::invalid("limit", "must be between 1 and 200")),
+impl<T: utoipa::ToSchema> Page<T> {
+    /// A page of `rows` as views; when there are `more`, the cursor names the
+    /// last row (`key`).
+    pub fn of<R>(rows: Vec<R>, more: bool, key: impl Fn(&R) -> String) -> Self
+    where
+        T: From<R>,
+    {
+        let next_cursor = if more { rows.last().map(&key) } else { None };
+        Page {
+            items: rows.into_iter().map(T::from).collect(),
+            next_cursor,
         }
     }
 
-    /// The cursor's numbers, or none on the first page.
-    pub fn cursor(&self) -> Result<Option<Vec<i64>>, ApiError> {
-        self.cursor.as_deref().map(decode_cursor).transpose()
+    /// Everything in one page.
+    pub fn all(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
+        }
     }
 }
 
-pub fn encode_cursor(parts: &[i64]) -> String {
-    let text = parts
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(".");
-    URL_SAFE_NO_PAD.encode(text)
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<Vec<i64>, ApiError> {
-    let bad = || ApiError::invalid("cursor", "is not a cursor this API gave out");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.split('.')
-        .map(|p| p.parse::<i64>().map_err(|_| bad()))
-        .collect()
-}
-
-/// Builds a page from `limit + 1` fetched rows: the extra row only says there is more.
-pub fn page<R, T: utoipa::ToSchema>(
-    mut rows: Vec<R>,
-    limit: i64,
-    key: impl Fn(&R) -> Vec<i64>,
-    view: impl Fn(R) -> T,
-) -> Page<T> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_cursor = if more {
-        rows.last().map(|r| encode_cursor(&key(r)))
-    } else {
-        None
-    };
-    Page {
-        items: rows.into_iter().map(view).collect(),
-        next_cursor,
-    }
+/// The numbers of a cursor, or none on the first page.
+pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<Vec<i64>>, ApiError> {
+    cursor.map(decode_cursor).transpose()
 }
 
 /// Unix seconds as RFC 3339 in UTC (`2026-11-24T09:30:00Z`).
 pub fn rfc3339(secs: i64) -> String {
-    let Ok(t) = Timestamp::from_second(secs) else {
-        return String::new();
-    };
+    Timestamp::from_second(secs)
+        .map(instant_text)
+        .unwrap_or_default()
+}
+
+/// An instant as RFC 3339 in UTC, as [`rfc3339`] writes it.
+pub fn instant_text(t: Timestamp) -> String {
     let mut buf = [0u8; 20];
     match utc_seconds_rfc3339(&t, &mut buf) {
         Some(text) => text.to_owned(),
@@ -176,6 +143,8 @@ pub fn parse_instant(field: &str, s: &str) -> Result<Timestamp, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use proptest::prelude::*;
 
     fn fast(t: Timestamp) -> Option<String> {

@@ -1,14 +1,13 @@
 //! Logging in and out, and "who am I".
 
 use super::doctors::DoctorView;
+use super::instant_text;
 use super::patients::PatientView;
-use super::rfc3339;
-use crate::auth;
-use crate::domain::person::{Email, Phone};
-use crate::domain::throttle::ThrottlePolicy;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, ClientAddr, CurrentUser, Role, SESSION_COOKIE};
+use crate::http::extract::{ApiJson, ClientAddr, CurrentUser, session_cookie};
+use crate::usecases::sessions::{self, Credentials, Login};
+use crate::usecases::{doctors, patients};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,24 +57,30 @@ pub struct Me {
     pub doctor: Option<DoctorView>,
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Patient => "patient",
-        Role::Doctor => "doctor",
-        Role::Admin => "admin",
-    }
-}
-
-/// Turns the submitted login into the stored form; `None` if it cannot be one.
-fn normalize_login(req: &LoginRequest, region: &str) -> Result<Option<String>, ApiError> {
+/// The submitted login; exactly one of phone and email.
+fn login_of(req: &LoginRequest) -> Result<Login, ApiError> {
     match (&req.phone, &req.email) {
-        (Some(p), None) => Ok(Phone::parse(p, region).ok().map(|p| p.as_str().to_owned())),
-        (None, Some(e)) => Ok(Email::parse("email", e).ok().map(|e| e.as_str().to_owned())),
+        (Some(p), None) => Ok(Login::Phone(p.clone())),
+        (None, Some(e)) => Ok(Login::Email(e.clone())),
         _ => Err(ApiError::invalid(
             "phone",
             "give either phone (patients) or email (doctors and admins)",
         )),
     }
+}
+
+/// Checks the login and opens a session (the API and the login page).
+pub async fn start_session(
+    state: &AppState,
+    client: &ClientAddr,
+    req: LoginRequest,
+) -> ApiResult<sessions::NewSession> {
+    let creds = Credentials {
+        login: login_of(&req)?,
+        password: req.password,
+        client: client.0.clone(),
+    };
+    Ok(sessions::log_in(&state.clinic, creds).await?)
 }
 
 /// Log in.
@@ -95,123 +100,23 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let session = start_session(&state, &client, req).await?;
+    let settings = state.clinic.settings();
     let cookie = session_cookie(
         &session.token,
-        state.settings.session_hours * 3600,
-        state.settings.secure_cookies,
+        settings.session_hours * 3600,
+        settings.secure_cookies,
     );
     let body = SessionCreated {
         token: session.token,
         csrf_token: session.csrf_token,
-        expires_at: rfc3339(session.expires_at),
-        role: session.role,
+        expires_at: instant_text(session.expires_at),
+        role: session.role.as_str().to_owned(),
     };
     let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(res)
-}
-
-/// A session that [`start_session`] opened.
-#[derive(Debug)]
-pub struct NewSession {
-    /// The bearer token (also the cookie value); only its hash is stored.
-    pub token: String,
-    pub csrf_token: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-    pub role: String,
-}
-
-/// Checks the credentials (with login throttling per address and per account)
-/// and opens a session. Shared by the API and the login page.
-pub async fn start_session(
-    state: &AppState,
-    client: &ClientAddr,
-    req: LoginRequest,
-) -> ApiResult<NewSession> {
-    let now = state.clock.now().as_second();
-    let login = normalize_login(&req, &state.settings.phone_region)?;
-    let addr_key = format!("addr:{}", client.0);
-    let login_key = login.as_ref().map(|l| format!("login:{l}"));
-
-    let mut keys = vec![(addr_key.as_str(), ThrottlePolicy::ADDRESS)];
-    if let Some(k) = &login_key {
-        keys.push((k.as_str(), ThrottlePolicy::ACCOUNT));
-    }
-    for (key, policy) in &keys {
-        let st = state.store.throttle_get(key).await?;
-        if let Some(wait) = policy.retry_after(st, now) {
-            return Err(ApiError::too_many_attempts(wait));
-        }
-    }
-
-    let account = match &login {
-        Some(l) => state.store.find_account_by_login(l).await?,
-        None => None,
-    };
-    let hash = account
-        .as_ref()
-        .filter(|a| a.active)
-        .map(|a| a.password_hash.clone())
-        .unwrap_or_else(|| auth::DUMMY_HASH.to_owned());
-    let password = req.password;
-    let ok = auth::verify_password_async(password, hash).await;
-    let account = match account {
-        Some(a) if ok && a.active => a,
-        _ => {
-            for (key, policy) in &keys {
-                let st = state.store.throttle_get(key).await?;
-                state
-                    .store
-                    .throttle_put(key, policy.on_failure(st, now))
-                    .await?;
-            }
-            tracing::info!("login failed");
-            return Err(ApiError::bad_credentials());
-        }
-    };
-    if let Some(k) = &login_key {
-        state.store.throttle_clear(k).await?;
-    }
-
-    let token = auth::new_token();
-    let csrf = auth::new_token();
-    let expires_at = now + state.settings.session_hours * 3600;
-    state
-        .store
-        .create_session(
-            &auth::token_hash(&token),
-            account.id,
-            &csrf,
-            now,
-            expires_at,
-        )
-        .await?;
-    tracing::info!(account_id = account.id, "logged in");
-    Ok(NewSession {
-        token,
-        csrf_token: csrf,
-        expires_at,
-        role: account.role,
-    })
-}
-
-/// Ends the caller's session on the server: its token stops working at once.
-pub async fn end_session(state: &AppState, user: &CurrentUser) -> ApiResult<()> {
-    state.store.delete_session(&user.token_hash).await?;
-    Ok(())
-}
-
-/// The `Set-Cookie` value for a session (`max_age` 0 deletes it).
-pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
-    let mut c =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
-    if secure {
-        c.push_str("; Secure");
-    }
-    c
 }
 
 /// Log out: the token stops working at once.
@@ -224,9 +129,10 @@ pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
     )
 )]
 pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Response> {
-    end_session(&state, &user).await?;
+    sessions::log_out(&state.clinic, &user.session).await?;
+    let secure = state.clinic.settings().secure_cookies;
     let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.settings.secure_cookies)) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, secure)) {
         headers.insert(header::SET_COOKIE, v);
     }
     Ok((StatusCode::NO_CONTENT, headers).into_response())
@@ -242,30 +148,20 @@ pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResu
     )
 )]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Me>> {
-    let today = state
-        .clock
-        .now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date();
-    let patient = match user.patient_id {
-        Some(id) => state
-            .store
-            .get_patient(id)
-            .await?
-            .map(|p| PatientView::from_row(p, today)),
-        None => None,
-    };
-    let doctor = match user.doctor_id {
-        Some(id) => state
-            .store
-            .get_doctor(id)
-            .await?
-            .map(|d| DoctorView::from_row(d, true)),
+    let today = patients::today(&state.clinic);
+    let patient = patients::own(&state.clinic, &user.caller)
+        .await?
+        .map(|p| PatientView::from_row(p, today));
+    let doctor = match user.caller.doctor_id() {
+        Some(id) => Some(DoctorView::from_row(
+            doctors::visible(&state.clinic, &user.caller, id).await?,
+            true,
+        )),
         None => None,
     };
     Ok(axum::Json(Me {
-        account_id: user.account_id,
-        role: role_name(user.role).to_owned(),
+        account_id: user.caller.account().map_or(0, |a| a.get()),
+        role: user.role().map_or("", |r| r.as_str()).to_owned(),
         login: user.login,
         patient,
         doctor,

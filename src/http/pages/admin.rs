@@ -11,24 +11,23 @@ use super::{
     Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
     render_status,
 };
-use crate::domain::person::{Phone, format_fee};
-use crate::domain::schedule::{self, SlotWindow};
+use crate::domain::appointment::Status;
+use crate::domain::caller::Role;
+use crate::domain::ids::DoctorId;
+use crate::domain::ids::{AppointmentId, PatientId};
+use crate::domain::person::format_fee;
 use crate::http::AppState;
-use crate::http::api::appointments::{AppointmentQuery, find_appointments};
-use crate::http::api::doctors::{
-    CreateDoctor, DoctorQuery, UpdateDoctor, edit_doctor, find_doctors, load_schedule,
-    onboard_doctor, visible_doctor,
-};
-use crate::http::error::ApiError;
-use crate::http::extract::{CurrentUser, Role};
-use crate::store::{AppointmentRow, DoctorRow};
+use crate::http::cursor::{cursor_numbers, encode_cursor};
+use crate::http::extract::CurrentUser;
+use crate::usecases::appointments::{self as visits, AppointmentQuery};
+use crate::usecases::doctors::{self, DoctorChanges, NewDoctorForm};
+use crate::usecases::{Conflict, Error, clinic, patients};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use jiff::civil::Date;
-use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -48,28 +47,11 @@ pub fn router() -> Router<AppState> {
 }
 
 fn admin_form<T>(form: &UserForm<T>) -> Result<&CurrentUser, PageError> {
-    if form.user.role == Role::Admin {
+    if form.user.role() == Some(Role::Admin) {
         Ok(&form.user)
     } else {
         Err(PageError::not_found())
     }
-}
-
-/// Every doctor, inactive ones too (the same search the API runs for admins).
-async fn all_doctors(state: &AppState, user: &CurrentUser) -> Result<Vec<DoctorRow>, ApiError> {
-    let (rows, _) = find_doctors(
-        state,
-        Some(user),
-        DoctorQuery {
-            specialty: None,
-            q: None,
-            include_inactive: Some(true),
-            cursor: None,
-            limit: Some(200),
-        },
-    )
-    .await?;
-    Ok(rows)
 }
 
 // ---------------------------------------------------------------------------
@@ -110,35 +92,6 @@ struct DashboardPage {
     no_show: Share,
 }
 
-/// Offered and booked time of one doctor in a window: offered = the free
-/// slots the domain's generator gives + the time already taken.
-fn offered_seconds(
-    sched: &crate::http::api::doctors::DoctorSchedule,
-    from: Timestamp,
-    to: Timestamp,
-) -> i64 {
-    let window = SlotWindow {
-        from,
-        to,
-        // The generator only offers slots after `now`; to count a past window
-        // we ask as if it were its start.
-        now: from,
-        min_notice: SignedDuration::ZERO,
-        horizon: to.duration_since(from) + SignedDuration::from_secs(1),
-    };
-    let free: i64 = schedule::free_slots(&sched.availability, &sched.taken, &window)
-        .iter()
-        .map(|p| p.duration().as_secs())
-        .sum();
-    let taken: i64 = sched
-        .taken
-        .iter()
-        .filter(|p| p.start >= from && p.start < to)
-        .map(|p| p.duration().as_secs())
-        .sum();
-    free + taken
-}
-
 fn hours_text(secs: i64) -> String {
     let h = secs as f64 / 3600.0;
     if h >= 10.0 {
@@ -148,35 +101,17 @@ fn hours_text(secs: i64) -> String {
     }
 }
 
+fn share(r: clinic::Ratio) -> Share {
+    Share::of(r.part, r.whole)
+}
+
 async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let user = viewer.require(Role::Admin)?;
-    let tz = viewer.tz.clone();
-    let now = state.clock.now();
-    let today = today_in(&state, &tz);
-    let first = fmt::add_days(today, -29);
-    let from = fmt::start_of(first, &tz);
-    let past_from = now - SignedDuration::from_hours(24 * 30);
-    let next_to = now + SignedDuration::from_hours(24 * 14);
-    // Days are counted in the viewer's zone (its offset now).
-    let offset = i64::from(now.to_zoned_datetime(tz.clone()).offset().seconds());
-
-    // Bookings made per day over the last 30 days.
-    let counts = state
-        .store
-        .bookings_per_day(from.as_second(), now.as_second() + 1, offset)
-        .await?;
-    let epoch = jiff::civil::date(1970, 1, 1);
+    let figures = clinic::dashboard(&state.clinic, &user.caller, &viewer.tz).await?;
     let mut days = Vec::new();
     let mut points = Vec::new();
     let mut bookings_total = 0;
-    for i in 0..30 {
-        let d = fmt::add_days(first, i);
-        let day_no = (d - epoch).get_days();
-        let count = counts
-            .iter()
-            .find(|c| c.day == i64::from(day_no))
-            .map(|c| c.count)
-            .unwrap_or(0);
+    for &(d, count) in &figures.bookings_per_day {
         bookings_total += count;
         points.push((
             d.strftime("%-d %b").to_string(),
@@ -192,77 +127,36 @@ async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> PageResult 
             count,
         });
     }
-
-    // Status mix and rates of visits that started in the last 30 days.
-    let statuses = state
-        .store
-        .status_counts(past_from.as_second(), now.as_second())
-        .await?;
-    let count_of = |s: &str| {
-        statuses
-            .iter()
-            .filter(|(st, _)| st == s)
-            .map(|(_, n)| *n)
-            .sum::<i64>()
-    };
-    let (completed, no_show, cancelled) = (
-        count_of("completed"),
-        count_of("no_show"),
-        count_of("cancelled"),
-    );
-    let open = count_of("booked") + count_of("in_progress");
-    let mix_total = completed + no_show + cancelled + open;
+    let m = figures.mix;
+    let mix_total = m.total();
     let mix = stacked(&[
-        ("Completed", "seg-completed", completed),
-        ("No-show", "seg-noshow", no_show),
-        ("Cancelled", "seg-cancelled", cancelled),
-        ("Not closed yet", "seg-open", open),
+        ("Completed", "seg-completed", m.completed),
+        ("No-show", "seg-noshow", m.no_show),
+        ("Cancelled", "seg-cancelled", m.cancelled),
+        ("Not closed yet", "seg-open", m.open),
     ]);
-    let cancel = Share::of(cancelled, mix_total);
-    let no_show_share = Share::of(no_show, completed + no_show);
-
-    // Utilization per active doctor.
-    let doctors = all_doctors(&state, user).await?;
-    let past_booked = state
-        .store
-        .booked_seconds_per_doctor(past_from.as_second(), now.as_second())
-        .await?;
-    let next_booked = state
-        .store
-        .booked_seconds_per_doctor(now.as_second(), next_to.as_second())
-        .await?;
-    let booked_of = |rows: &[crate::store::DoctorSeconds], id: i64| {
-        rows.iter()
-            .find(|r| r.doctor_id == id)
-            .map(|r| r.seconds)
-            .unwrap_or(0)
-    };
-    let mut util = Vec::new();
-    let mut upcoming_booked = 0;
-    for d in doctors.iter().filter(|d| d.active) {
-        let sched = load_schedule(&state, d.id, past_from, next_to).await?;
-        let past_offered = offered_seconds(&sched, past_from, now);
-        let next_offered = offered_seconds(&sched, now, next_to);
-        let (pb, nb) = (booked_of(&past_booked, d.id), booked_of(&next_booked, d.id));
-        upcoming_booked += nb;
-        util.push(UtilRow {
-            name: format!("Dr. {} {}", d.first_name, d.last_name),
-            specialty: d.specialty.clone(),
-            past: Share::of(pb, past_offered),
-            past_note: format!("{} of {}", hours_text(pb), hours_text(past_offered)),
-            next: Share::of(nb, next_offered),
-            next_note: format!("{} of {}", hours_text(nb), hours_text(next_offered)),
-        });
-    }
-    let upcoming = state
-        .store
-        .status_counts(now.as_second(), next_to.as_second())
-        .await?
+    let cancel = share(figures.cancellation_rate);
+    let no_show_share = share(figures.no_show_rate);
+    let util = figures
+        .utilization
         .iter()
-        .filter(|(s, _)| s == "booked" || s == "in_progress")
-        .map(|(_, n)| *n)
-        .sum::<i64>();
-
+        .map(|u| UtilRow {
+            name: format!("Dr. {}", u.doctor.full_name()),
+            specialty: u.doctor.specialty.clone(),
+            past: share(u.past),
+            past_note: format!(
+                "{} of {}",
+                hours_text(u.past.part),
+                hours_text(u.past.whole)
+            ),
+            next: share(u.next),
+            next_note: format!(
+                "{} of {}",
+                hours_text(u.next.part),
+                hours_text(u.next.whole)
+            ),
+        })
+        .collect();
     let kpis = vec![
         Kpi {
             value: bookings_total.to_string(),
@@ -270,19 +164,22 @@ async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> PageResult 
             note: "last 30 days".to_owned(),
         },
         Kpi {
-            value: upcoming.to_string(),
+            value: figures.upcoming.to_string(),
             label: "upcoming visits",
-            note: format!("next 14 days, {} booked", hours_text(upcoming_booked)),
+            note: format!(
+                "next 14 days, {} booked",
+                hours_text(figures.upcoming_seconds)
+            ),
         },
         Kpi {
             value: cancel.label.clone(),
             label: "cancellation rate",
-            note: format!("{cancelled} of {mix_total} visits, last 30 days"),
+            note: format!("{} of {mix_total} visits, last 30 days", m.cancelled),
         },
         Kpi {
             value: no_show_share.label.clone(),
             label: "no-show rate",
-            note: format!("{no_show} of {} held visits", completed + no_show),
+            note: format!("{} of {} held visits", m.no_show, m.held()),
         },
     ];
     let page = DashboardPage {
@@ -324,12 +221,12 @@ struct DoctorsPage {
 
 async fn doctors(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let user = viewer.require(Role::Admin)?;
-    let doctors = all_doctors(&state, user)
+    let doctors = doctors::all(&state.clinic, &user.caller)
         .await?
         .into_iter()
         .map(|d| DoctorLine {
-            id: d.id,
-            name: format!("Dr. {} {}", d.first_name, d.last_name),
+            id: d.id.get(),
+            name: format!("Dr. {}", d.full_name()),
             email: d.login,
             specialty: d.specialty,
             experience: d.experience_years,
@@ -406,9 +303,7 @@ async fn form_page(
     form: DoctorForm,
     errors: FormErrors,
 ) -> Result<DoctorFormPage, PageError> {
-    let specialties = state
-        .store
-        .specialties()
+    let specialties = doctors::specialties(&state.clinic)
         .await?
         .into_iter()
         .map(|(s, _)| s)
@@ -434,7 +329,7 @@ async fn form_page(
         id,
         active,
         heading,
-        csrf: user.csrf_token.clone(),
+        csrf: user.csrf_token().to_owned(),
         form,
         specialties,
         zones,
@@ -494,7 +389,7 @@ async fn create(
         "visit_minutes",
         "Visit length must be a number of minutes, e.g. 30",
     );
-    let req = CreateDoctor {
+    let req = NewDoctorForm {
         email: data.email.clone(),
         password: data.password.clone(),
         first_name: data.first_name.clone(),
@@ -505,14 +400,14 @@ async fn create(
         visit_minutes: Some(visit),
         fee: data.fee.clone(),
     };
-    match onboard_doctor(&state, &user, &req).await {
+    match doctors::onboard(&state.clinic, &user.caller, &req).await {
         Ok(row) => Ok(viewer.redirect(
             &format!("/admin/doctors/{}", row.id),
             Some(Flash::DoctorAdded),
         )),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            let mut errors = FormErrors::from_api(&e, doctor_label);
-            if e.code == "already_registered" {
+        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+            let mut errors = FormErrors::from_error(&e, doctor_label);
+            if e == Error::Conflict(Conflict::AlreadyRegistered) {
                 errors = FormErrors::default();
                 errors.add(
                     "email",
@@ -538,8 +433,8 @@ async fn edit_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let user = viewer.require(Role::Admin)?;
-    let id = id_of(&id)?;
-    let d = visible_doctor(&state, Some(user), id).await?;
+    let id = DoctorId::new(id_of(&id)?);
+    let d = doctors::visible(&state.clinic, &user.caller, id).await?;
     let form = DoctorForm {
         first_name: d.first_name.clone(),
         last_name: d.last_name.clone(),
@@ -555,7 +450,7 @@ async fn edit_page(
         &state,
         &viewer,
         user,
-        Some(id),
+        Some(id.get()),
         d.active,
         form,
         FormErrors::default(),
@@ -571,7 +466,7 @@ async fn update(
     form: UserForm<DoctorForm>,
 ) -> PageResult {
     let user = admin_form(&form)?.clone();
-    let id = id_of(&id)?;
+    let id = DoctorId::new(id_of(&id)?);
     let mut data = form.data;
     let mut page_errors = FormErrors::default();
     let experience_years = number_or_invalid(
@@ -580,7 +475,7 @@ async fn update(
         "experience_years",
         "Years of experience must be a whole number, e.g. 12",
     );
-    let req = UpdateDoctor {
+    let req = DoctorChanges {
         first_name: Some(data.first_name.clone()),
         last_name: Some(data.last_name.clone()),
         specialty: Some(data.specialty.clone()),
@@ -589,18 +484,27 @@ async fn update(
         fee: Some(data.fee.clone()),
         active: None,
     };
-    match edit_doctor(&state, &user, id, &req).await {
+    match doctors::edit(&state.clinic, &user.caller, id, &req).await {
         Ok(_) => Ok(viewer.redirect(&format!("/admin/doctors/{id}"), Some(Flash::DoctorSaved))),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            let mut errors = FormErrors::from_api(&e, doctor_label);
+        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+            let mut errors = FormErrors::from_error(&e, doctor_label);
             for f in page_errors.fields {
                 errors.fields.retain(|x| x.field != f.field);
                 errors.fields.push(f);
             }
-            let d = visible_doctor(&state, Some(&user), id).await?;
+            let d = doctors::visible(&state.clinic, &user.caller, id).await?;
             data.email = d.login.clone();
             data.visit_minutes = d.visit_minutes.to_string();
-            let page = form_page(&state, &viewer, &user, Some(id), d.active, data, errors).await?;
+            let page = form_page(
+                &state,
+                &viewer,
+                &user,
+                Some(id.get()),
+                d.active,
+                data,
+                errors,
+            )
+            .await?;
             Ok(render_status(form_status(&e), &page))
         }
         Err(e) => Err(e.into()),
@@ -620,18 +524,13 @@ async fn set_active(
     form: UserForm<ActiveForm>,
 ) -> PageResult {
     let user = admin_form(&form)?.clone();
-    let id = id_of(&id)?;
+    let id = DoctorId::new(id_of(&id)?);
     let active = form.data.active == "true";
-    let req = UpdateDoctor {
-        first_name: None,
-        last_name: None,
-        specialty: None,
-        experience_years: None,
-        timezone: None,
-        fee: None,
+    let req = DoctorChanges {
         active: Some(active),
+        ..DoctorChanges::default()
     };
-    edit_doctor(&state, &user, id, &req).await?;
+    doctors::edit(&state.clinic, &user.caller, id, &req).await?;
     let flash = if active {
         Flash::DoctorActivated
     } else {
@@ -641,9 +540,9 @@ async fn set_active(
 }
 
 async fn ctx_for(state: &AppState, user: &CurrentUser, id: &str) -> Result<HoursCtx, PageError> {
-    let id = id_of(id)?;
+    let id = DoctorId::new(id_of(id)?);
     Ok(HoursCtx {
-        doctor: visible_doctor(state, Some(user), id).await?,
+        doctor: doctors::visible(&state.clinic, &user.caller, id).await?,
         base: format!("/admin/doctors/{id}"),
         admin: true,
     })
@@ -761,12 +660,13 @@ async fn appointments(
     let mut patient_id = nonempty(&f.patient_id).and_then(|p| p.parse::<i64>().ok());
     let mut no_match = false;
     if !patient_text.is_empty() {
-        match Phone::parse(&patient_text, &state.settings.phone_region) {
-            Ok(phone) => match state.store.patient_id_by_phone(phone.as_str()).await? {
-                Some(id) => patient_id = Some(id),
-                None => no_match = true,
-            },
-            Err(_) => errors.add("patient", "Patient phone is not a valid phone number"),
+        match patients::find_by_phone(&state.clinic, &user.caller, &patient_text).await {
+            Ok(Some(id)) => patient_id = Some(id.get()),
+            Ok(None) => no_match = true,
+            Err(Error::Invalid(_)) => {
+                errors.add("patient", "Patient phone is not a valid phone number")
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     let date = |field: &str, v: &Option<String>, errors: &mut FormErrors| -> Option<Date> {
@@ -790,21 +690,34 @@ async fn appointments(
     let mut visits = Vec::new();
     let mut next = None;
     if errors.is_empty() && !no_match {
+        let after = nonempty(&f.cursor)
+            .as_deref()
+            .and_then(cursor_numbers)
+            .and_then(|c| match c.as_slice() {
+                [start, id] => Some((
+                    jiff::Timestamp::from_second(*start).ok()?,
+                    AppointmentId::new(*id),
+                )),
+                _ => None,
+            });
         let q = AppointmentQuery {
-            status: status.clone(),
-            from: from.map(|d| fmt::start_of(d, &tz).to_string()),
-            to: to.map(|d| fmt::start_of(fmt::add_days(d, 1), &tz).to_string()),
-            doctor_id,
-            patient_id,
-            cursor: nonempty(&f.cursor),
+            statuses: status
+                .as_deref()
+                .and_then(Status::parse)
+                .into_iter()
+                .collect(),
+            from: from.map(|d| fmt::start_of(d, &tz)),
+            to: to.map(|d| fmt::start_of(fmt::add_days(d, 1), &tz)),
+            doctor_id: doctor_id.map(DoctorId::new),
+            patient_id: patient_id.map(PatientId::new),
+            after,
             limit: Some(50),
         };
-        match find_appointments(&state, user, &q).await {
-            Ok((mut rows, limit)) => {
-                let limit = usize::try_from(limit).unwrap_or(50);
-                if rows.len() > limit {
-                    rows.truncate(limit);
-                    next = rows.last().map(|a: &AppointmentRow| {
+        match visits::list(&state.clinic, &user.caller, &q).await {
+            Ok(found) => {
+                let rows = found.items;
+                if found.more {
+                    next = rows.last().map(|a| {
                         format!(
                             "/admin/appointments?doctor={}&patient={}&patient_id={}&status={}&from={}&to={}&cursor={}",
                             doctor_id.map(|d| d.to_string()).unwrap_or_default(),
@@ -813,7 +726,7 @@ async fn appointments(
                             status.clone().unwrap_or_default(),
                             from.map(|d| d.to_string()).unwrap_or_default(),
                             to.map(|d| d.to_string()).unwrap_or_default(),
-                            crate::http::api::encode_cursor(&[a.start_at, a.id]),
+                            encode_cursor(&[a.start_at.as_second(), a.id.get()]),
                         )
                     });
                 }
@@ -821,33 +734,32 @@ async fn appointments(
                 visits = rows
                     .iter()
                     .map(|a| AdminVisit {
-                        id: a.id,
+                        id: a.id.get(),
                         when: fmt::when(&fmt::zoned(a.start_at, &tz), today),
-                        doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
-                        doctor_id: a.doctor_id,
-                        patient: format!("{} {}", a.patient_first_name, a.patient_last_name),
-                        patient_id: a.patient_id,
-                        status: fmt::status_label(&a.status),
-                        status_class: fmt::status_class(&a.status),
+                        doctor: format!("Dr. {}", a.doctor_name()),
+                        doctor_id: a.doctor_id.get(),
+                        patient: a.patient_name(),
+                        patient_id: a.patient_id.get(),
+                        status: fmt::status_label(a.status),
+                        status_class: fmt::status_class(a.status),
                         reason: a.reason.clone().unwrap_or_default(),
                     })
                     .collect();
             }
-            Err(e) if e.status.is_client_error() => {
-                errors = FormErrors::from_api(&e, |_| None);
+            Err(e) if super::status_of(&e).is_client_error() => {
+                errors = FormErrors::from_error(&e, |_| None);
             }
             Err(e) => return Err(e.into()),
         }
     }
-    let doctors = all_doctors(&state, user)
+    let doctors = doctors::all(&state.clinic, &user.caller)
         .await?
         .into_iter()
         .map(|d| Choice {
-            selected: Some(d.id) == doctor_id,
+            selected: Some(d.id.get()) == doctor_id,
             label: format!(
-                "Dr. {} {}{}",
-                d.first_name,
-                d.last_name,
+                "Dr. {}{}",
+                d.full_name(),
                 if d.active { "" } else { " (inactive)" }
             ),
             value: d.id.to_string(),

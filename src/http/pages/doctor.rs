@@ -8,16 +8,15 @@ use super::{
     Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
     render_status,
 };
-use crate::domain::appointment::{Action, Actor, Status};
+use crate::domain::appointment::{Action, Status};
+use crate::domain::caller::Role;
+use crate::domain::ids::TimeOffId;
 use crate::http::AppState;
-use crate::http::api::appointments::{AppointmentQuery, find_appointments};
-use crate::http::api::doctors::{
-    AvailabilityDoc, HoursInterval, NewTimeOff, add_time_off_for, availability_of,
-    preview_availability, remove_time_off, set_availability, time_off_of, visible_doctor,
-};
-use crate::http::error::ApiError;
-use crate::http::extract::{CurrentUser, Role};
+use crate::http::extract::CurrentUser;
 use crate::store::DoctorRow;
+use crate::usecases::appointments::{self as visits, AppointmentQuery};
+use crate::usecases::schedule::{self, Hours, HoursInterval, NewTimeOff};
+use crate::usecases::{Caller, Error, doctors};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -44,8 +43,10 @@ async fn doctor_home(viewer: Viewer) -> PageResult {
 
 /// The signed-in doctor's own record.
 async fn own_doctor(state: &AppState, user: &CurrentUser) -> Result<DoctorRow, PageError> {
-    let id = user.doctor_id.ok_or_else(PageError::not_found)?;
-    Ok(visible_doctor(state, Some(user), id).await?)
+    let Caller::Doctor { doctor, .. } = user.caller else {
+        return Err(PageError::not_found());
+    };
+    Ok(doctors::visible(&state.clinic, &user.caller, doctor).await?)
 }
 
 fn zone_of(d: &DoctorRow) -> TimeZone {
@@ -116,29 +117,20 @@ async fn week(
     );
     let from = fmt::start_of(monday, &tz);
     let to = fmt::start_of(fmt::add_days(monday, 7), &tz);
-    let (rows, _) = find_appointments(
-        &state,
-        user,
+    let rows = visits::list(
+        &state.clinic,
+        &user.caller,
         &AppointmentQuery {
-            status: None,
-            from: Some(from.to_string()),
-            to: Some(to.to_string()),
-            doctor_id: None,
-            patient_id: None,
-            cursor: None,
+            from: Some(from),
+            to: Some(to),
             limit: Some(200),
+            ..AppointmentQuery::default()
         },
     )
-    .await?;
-    let now = state.clock.now();
-    let policy = state.settings.policy();
-    let can = |status: Option<Status>, start: i64, action: Action| match (
-        status,
-        Timestamp::from_second(start),
-    ) {
-        (Some(s), Ok(t)) => policy.apply(Actor::Doctor, action, s, t, now).is_ok(),
-        _ => false,
-    };
+    .await?
+    .items;
+    let now = state.clinic.now();
+    let can = |a, action| visits::allowed(&state.clinic, &user.caller, a, action);
     let mut days: Vec<WeekDay> = (0..7)
         .map(|i| {
             let d = fmt::add_days(monday, i);
@@ -158,11 +150,10 @@ async fn week(
     for a in &rows {
         let start = fmt::zoned(a.start_at, &tz);
         let end = fmt::zoned(a.end_at, &tz);
-        let status = Status::parse(&a.status);
-        let active = status.is_some_and(Status::is_active);
+        let active = a.status.is_active();
         let idx = usize::try_from((start.date() - monday).get_days()).unwrap_or(usize::MAX);
-        let patient = format!("{} {}", a.patient_first_name, a.patient_last_name);
-        if status != Some(Status::Cancelled) {
+        let patient = a.patient_name();
+        if a.status != Status::Cancelled {
             week_count += 1;
             if start.date() == today {
                 today_count += 1;
@@ -170,21 +161,21 @@ async fn week(
         }
         if active {
             open_count += 1;
-            if start.date() == today && today_next.is_none() && a.end_at > now.as_second() {
+            if start.date() == today && today_next.is_none() && a.end_at > now {
                 today_next = Some(format!("{} with {patient}", fmt::time(&start)));
             }
         }
         if let Some(day) = days.get_mut(idx) {
             day.visits.push(WeekVisit {
-                id: a.id,
+                id: a.id.get(),
                 time: format!("{}–{}", fmt::time(&start), fmt::time(&end)),
                 patient,
                 reason: a.reason.clone(),
-                status: fmt::status_label(&a.status),
-                status_class: fmt::status_class(&a.status),
-                inactive: !active && a.status != "completed",
-                can_complete: can(status, a.start_at, Action::Complete),
-                can_no_show: can(status, a.start_at, Action::NoShow),
+                status: fmt::status_label(a.status),
+                status_class: fmt::status_class(a.status),
+                inactive: !active && a.status != Status::Completed,
+                can_complete: can(a, Action::Complete),
+                can_no_show: can(a, Action::NoShow),
             });
         }
     }
@@ -213,7 +204,7 @@ async fn week(
         next: format!("/doctor/week?start={}", fmt::add_days(monday, 7)),
         this_week: (monday != this_monday).then(|| "/doctor/week".to_owned()),
         back: format!("/doctor/week?start={monday}"),
-        csrf: user.csrf_token.clone(),
+        csrf: user.csrf_token().to_owned(),
         today_count,
         today_next,
         week_count,
@@ -294,7 +285,7 @@ struct HoursInput {
 }
 
 impl HoursInput {
-    fn from_doc(doc: &AvailabilityDoc) -> Self {
+    fn from_doc(doc: &Hours) -> Self {
         let mut rows = Vec::new();
         for w in 1..=7 {
             for h in doc
@@ -339,7 +330,7 @@ impl HoursInput {
 
     /// The API document for these rows, or the page's own complaints (a row
     /// with only one end, a length that is not a number).
-    fn to_doc(&self, keep: &AvailabilityDoc) -> Result<AvailabilityDoc, FormErrors> {
+    fn to_doc(&self, keep: &Hours) -> Result<Hours, FormErrors> {
         let mut errors = FormErrors::default();
         let visit = self.visit.parse::<i32>();
         if visit.is_err() {
@@ -374,7 +365,7 @@ impl HoursInput {
             });
         }
         match (visit, buffer) {
-            (Ok(visit_minutes), Ok(buffer_minutes)) if errors.is_empty() => Ok(AvailabilityDoc {
+            (Ok(visit_minutes), Ok(buffer_minutes)) if errors.is_empty() => Ok(Hours {
                 visit_minutes,
                 buffer_minutes,
                 weekly,
@@ -455,10 +446,10 @@ fn weekday_title(w: i32) -> &'static str {
     fmt::weekday_name(day)
 }
 
-/// The API's field errors for an availability document, placed on the rows.
-fn hours_errors(e: &ApiError, input: &HoursInput) -> FormErrors {
+/// The field errors for working hours, placed on the rows.
+fn hours_errors(e: &Error, input: &HoursInput) -> FormErrors {
     let mut out = FormErrors::default();
-    for f in &e.errors {
+    for f in e.fields() {
         let msg = &f.message;
         if let Some(rest) = f.field.strip_prefix("weekly[")
             && let Some(i) = rest.split(']').next().and_then(|n| n.parse::<usize>().ok())
@@ -481,8 +472,8 @@ fn hours_errors(e: &ApiError, input: &HoursInput) -> FormErrors {
             }
         }
     }
-    if e.errors.is_empty() {
-        out.alert = Some(e.detail.clone());
+    if e.fields().is_empty() {
+        out.alert = Some(e.detail());
     }
     out
 }
@@ -500,13 +491,14 @@ async fn preview(
     state: &AppState,
     user: &CurrentUser,
     doctor: &DoctorRow,
-    doc: &AvailabilityDoc,
-) -> Result<(Vec<PreviewDay>, usize), ApiError> {
+    doc: &Hours,
+) -> Result<(Vec<PreviewDay>, usize), Error> {
     let tz = zone_of(doctor);
-    let now = state.clock.now();
+    let now = state.clinic.now();
     let today = today_in(state, &tz);
     let to = fmt::start_of(fmt::add_days(today, 7), &tz);
-    let slots = preview_availability(state, user, doctor.id, doc, now, to).await?;
+    let slots =
+        schedule::preview_hours(&state.clinic, &user.caller, doctor.id, doc, now, to).await?;
     let total = slots.len();
     let mut days: Vec<(Date, Vec<String>)> = (0..7)
         .map(|i| (fmt::add_days(today, i), Vec::new()))
@@ -551,7 +543,7 @@ async fn hours_page(
     errors: FormErrors,
     previewing: bool,
 ) -> Result<HoursPage, PageError> {
-    let stored = availability_of(state, Some(user), ctx.doctor.id).await?;
+    let stored = schedule::hours(&state.clinic, &user.caller, ctx.doctor.id).await?;
     let stored_input = HoursInput::from_doc(&stored);
     let input = input.unwrap_or(&stored_input);
     // The preview shows what the form says when it is valid, else the saved hours.
@@ -560,20 +552,20 @@ async fn hours_page(
         preview(state, user, &ctx.doctor, doc.as_ref().unwrap_or(&stored)).await?;
     let tz = zone_of(&ctx.doctor);
     let today = today_in(state, &tz);
-    let time_off = time_off_of(state, user, ctx.doctor.id)
+    let time_off = schedule::time_off(&state.clinic, &user.caller, ctx.doctor.id)
         .await?
         .into_iter()
         .map(|t| {
             let s = fmt::zoned(t.start_at, &tz);
             let e = fmt::zoned(t.end_at, &tz);
             TimeOffView {
-                id: t.id,
+                id: t.id.get(),
                 when: format!("{} – {}", fmt::when(&s, today), fmt::when(&e, today)),
                 reason: t.reason,
             }
         })
         .collect();
-    let name = format!("Dr. {} {}", ctx.doctor.first_name, ctx.doctor.last_name);
+    let name = format!("Dr. {}", ctx.doctor.full_name());
     Ok(HoursPage {
         layout: viewer.layout(
             "Working hours",
@@ -583,7 +575,7 @@ async fn hours_page(
         admin: ctx.admin,
         base: ctx.base.clone(),
         tz: ctx.doctor.timezone.clone(),
-        csrf: user.csrf_token.clone(),
+        csrf: user.csrf_token().to_owned(),
         visit_minutes: input.visit.clone(),
         buffer_minutes: input.buffer.clone(),
         days: input.days(&errors),
@@ -631,7 +623,7 @@ pub async fn post_hours(
         .find(|(k, _)| k == "action")
         .map(|(_, v)| v.as_str())
         .unwrap_or("save");
-    let stored = availability_of(state, Some(user), ctx.doctor.id).await?;
+    let stored = schedule::hours(&state.clinic, &user.caller, ctx.doctor.id).await?;
     let doc = match input.to_doc(&stored) {
         Ok(doc) => doc,
         Err(errors) => {
@@ -641,9 +633,9 @@ pub async fn post_hours(
         }
     };
     let result = if action == "preview" {
-        doc.to_rows().map(|_| ()).map_err(ApiError::validation)
+        doc.to_rows().map(|_| ()).map_err(Error::Invalid)
     } else {
-        set_availability(state, user, ctx.doctor.id, &doc)
+        schedule::set_hours(&state.clinic, &user.caller, ctx.doctor.id, &doc)
             .await
             .map(|_| ())
     };
@@ -663,7 +655,7 @@ pub async fn post_hours(
             Ok(render(&page))
         }
         Ok(()) => Ok(viewer.redirect(&format!("{}/hours", ctx.base), Some(Flash::HoursSaved))),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
             let errors = hours_errors(&e, &input);
             let page =
                 hours_page(state, viewer, user, ctx, Some(&input), None, errors, false).await?;
@@ -700,8 +692,9 @@ pub async fn post_time_off(
 ) -> PageResult {
     let tz = zone_of(&ctx.doctor);
     let mut errors = FormErrors::default();
-    let start = local_instant(&form.off_start, &tz);
-    let end = local_instant(&form.off_end, &tz);
+    let instant = |s: &str| local_instant(s, &tz).and_then(|t| t.parse::<Timestamp>().ok());
+    let start = instant(&form.off_start);
+    let end = instant(&form.off_end);
     if start.is_none() {
         errors.add("off_start", "Time off start must be a date and time");
     }
@@ -719,15 +712,17 @@ pub async fn post_time_off(
             end,
             reason: Some(form.off_reason.clone()),
         };
-        match add_time_off_for(state, user, ctx.doctor.id, &req).await {
+        match schedule::add_time_off(&state.clinic, &user.caller, ctx.doctor.id, &req).await {
             Ok(_) => {
                 return Ok(viewer.redirect(
                     &format!("{}/hours#time-off", ctx.base),
                     Some(Flash::TimeOffAdded),
                 ));
             }
-            Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-                errors = FormErrors::from_api(&e, |f| match f {
+            Err(e)
+                if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) =>
+            {
+                errors = FormErrors::from_error(&e, |f| match f {
                     "start" => Some("Time off start"),
                     "end" => Some("Time off end"),
                     "reason" => Some("Reason"),
@@ -751,8 +746,8 @@ pub async fn delete_time_off(
     ctx: &HoursCtx,
     tid: &str,
 ) -> PageResult {
-    let tid = id_of(tid)?;
-    remove_time_off(state, user, ctx.doctor.id, tid).await?;
+    let tid = TimeOffId::new(id_of(tid)?);
+    schedule::remove_time_off(&state.clinic, &user.caller, ctx.doctor.id, tid).await?;
     Ok(viewer.redirect(
         &format!("{}/hours#time-off", ctx.base),
         Some(Flash::TimeOffRemoved),
@@ -781,7 +776,7 @@ async fn save_own_hours(
     viewer: Viewer,
     form: UserForm<Pairs>,
 ) -> PageResult {
-    if form.user.role != Role::Doctor {
+    if form.user.role() != Some(Role::Doctor) {
         return Err(PageError::not_found());
     }
     let ctx = own_ctx(&state, &form.user).await?;
@@ -793,7 +788,7 @@ async fn add_own_time_off(
     viewer: Viewer,
     form: UserForm<TimeOffForm>,
 ) -> PageResult {
-    if form.user.role != Role::Doctor {
+    if form.user.role() != Some(Role::Doctor) {
         return Err(PageError::not_found());
     }
     let ctx = own_ctx(&state, &form.user).await?;
@@ -809,7 +804,7 @@ async fn remove_own_time_off(
     Path(tid): Path<String>,
     form: UserForm<Empty>,
 ) -> PageResult {
-    if form.user.role != Role::Doctor {
+    if form.user.role() != Some(Role::Doctor) {
         return Err(PageError::not_found());
     }
     let ctx = own_ctx(&state, &form.user).await?;
@@ -843,7 +838,7 @@ mod tests {
         // Rows are renumbered without the empty one; the third has no end.
         assert_eq!(input.row_key(1), "d1r1");
         assert_eq!(input.row_key(2), "d3r0");
-        let keep = AvailabilityDoc {
+        let keep = Hours {
             visit_minutes: 30,
             buffer_minutes: 0,
             weekly: Vec::new(),

@@ -1,14 +1,13 @@
 //! How the pages write times, dates, statuses and URLs for people.
 
+use crate::domain::appointment::Status;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime as Zoned};
 
-/// An instant (unix seconds) in a zone; the epoch if out of range.
-pub fn zoned(secs: i64, tz: &TimeZone) -> Zoned {
-    Timestamp::from_second(secs)
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-        .to_zoned_datetime(tz.clone())
+/// An instant in a zone.
+pub fn zoned(t: Timestamp, tz: &TimeZone) -> Zoned {
+    t.to_zoned_datetime(tz.clone())
 }
 
 /// `09:30`
@@ -75,26 +74,24 @@ pub fn weekday_name(w: Weekday) -> &'static str {
 }
 
 /// A status as people read it.
-pub fn status_label(status: &str) -> &'static str {
+pub fn status_label(status: Status) -> &'static str {
     match status {
-        "booked" => "Booked",
-        "in_progress" => "In progress",
-        "completed" => "Completed",
-        "no_show" => "No-show",
-        "cancelled" => "Cancelled",
-        _ => "Unknown",
+        Status::Booked => "Booked",
+        Status::InProgress => "In progress",
+        Status::Completed => "Completed",
+        Status::NoShow => "No-show",
+        Status::Cancelled => "Cancelled",
     }
 }
 
 /// The CSS class of a status badge (from a fixed set).
-pub fn status_class(status: &str) -> &'static str {
+pub fn status_class(status: Status) -> &'static str {
     match status {
-        "booked" => "badge-booked",
-        "in_progress" => "badge-progress",
-        "completed" => "badge-completed",
-        "no_show" => "badge-noshow",
-        "cancelled" => "badge-cancelled",
-        _ => "badge",
+        Status::Booked => "badge-booked",
+        Status::InProgress => "badge-progress",
+        Status::Completed => "badge-completed",
+        Status::NoShow => "badge-noshow",
+        Status::Cancelled => "badge-cancelled",
     }
 }
 

@@ -3,11 +3,12 @@
 //! JavaScript (`static/app.js`).
 //!
 //! The pages hold no business rules of their own. Every change and every read of
-//! a record goes through the same `pub async fn`s as the JSON API
-//! ([`crate::http::api`]): the page parses a form into the API's request struct,
-//! calls the function, and renders its [`ApiError`] as a friendly message (field
-//! errors next to their fields). So a page shows exactly what the API would allow,
-//! and another person's appointment is a 404 page just as it is a 404 problem.
+//! a record goes through the clinic's operations ([`crate::usecases`]), exactly
+//! as the JSON API does: the page parses a form into the operation's input,
+//! calls it, and renders its error as a friendly message (field errors next to
+//! their fields; [`status_of`] is the one mapping of error to page status). So a
+//! page shows exactly what the API would allow, and another person's
+//! appointment is a 404 page just as it is a 404 problem.
 //!
 //! Security, in one place:
 //! - The session is the API's session cookie (`HttpOnly; SameSite=Lax`, plus
@@ -30,9 +31,10 @@ pub mod public;
 pub mod visits;
 
 use super::AppState;
-use super::error::ApiError;
-use super::extract::{CurrentUser, Role, SESSION_COOKIE, session_of};
+use super::extract::{CurrentUser, SESSION_COOKIE, session_of};
 use crate::auth;
+use crate::domain::caller::Role;
+use crate::usecases::{Caller, Error as UseCaseError, Thing, doctors, patients};
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
@@ -75,7 +77,7 @@ async fn page_layer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let secure = state.settings.secure_cookies;
+    let secure = state.clinic.settings().secure_cookies;
     // A visitor without the double-submit cookie gets one now; the handler sees
     // it as if the browser had sent it, so the form it renders carries it.
     let new_csrf = if cookie(req.headers(), CSRF_COOKIE).is_none() {
@@ -301,32 +303,43 @@ pub enum PageError {
     Login { next: String, expired: bool },
     /// A form whose CSRF token is missing or wrong.
     Csrf,
-    /// Anything else, shown as an error page with the API error's status.
-    Api(ApiError),
+    /// A form that could not be read at all (too large, malformed).
+    BadForm(&'static str),
+    /// The clinic said no, or failed: shown as an error page.
+    Failed(UseCaseError),
 }
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        if e.status == StatusCode::UNAUTHORIZED && e.code == "unauthenticated" {
-            PageError::Login {
+impl From<UseCaseError> for PageError {
+    fn from(e: UseCaseError) -> Self {
+        match e {
+            UseCaseError::Unauthenticated => PageError::Login {
                 next: String::new(),
                 expired: true,
-            }
-        } else {
-            PageError::Api(e)
+            },
+            e => PageError::Failed(e),
         }
-    }
-}
-
-impl From<crate::store::StoreError> for PageError {
-    fn from(e: crate::store::StoreError) -> Self {
-        PageError::Api(e.into())
     }
 }
 
 impl PageError {
     pub fn not_found() -> Self {
-        PageError::Api(ApiError::not_found("such page"))
+        PageError::Failed(UseCaseError::NotFound(Thing::Resource))
+    }
+}
+
+/// The one mapping of the use cases' error to what a page answers: the HTTP
+/// status of the page (or of a form shown again with its errors).
+pub fn status_of(e: &UseCaseError) -> StatusCode {
+    use StatusCode as S;
+    match e {
+        UseCaseError::Unauthenticated | UseCaseError::BadCredentials => S::UNAUTHORIZED,
+        UseCaseError::TooManyAttempts { .. } => S::TOO_MANY_REQUESTS,
+        UseCaseError::NotFound(_) => S::NOT_FOUND,
+        UseCaseError::Forbidden(_) => S::FORBIDDEN,
+        UseCaseError::Invalid(_) | UseCaseError::Refused(_) => S::UNPROCESSABLE_ENTITY,
+        UseCaseError::Conflict(_) => S::CONFLICT,
+        UseCaseError::Busy => S::SERVICE_UNAVAILABLE,
+        UseCaseError::Internal => S::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -361,23 +374,24 @@ impl IntoResponse for PageError {
                 "For your safety we could not accept that form: it was missing its security \
                  token or it has expired. Go back, reload the page and try again.",
             ),
-            PageError::Api(e) => {
-                let (heading, message) = match e.status {
+            PageError::BadForm(why) => error_page(StatusCode::BAD_REQUEST, "Bad request", why),
+            PageError::Failed(e) => {
+                let status = status_of(&e);
+                let (heading, message) = match status {
                     StatusCode::NOT_FOUND => (
                         "Page not found".to_owned(),
                         "There is nothing here, or it is not yours to see. Check the address, \
                          or go back to your home page."
                             .to_owned(),
                     ),
-                    StatusCode::FORBIDDEN => ("Not allowed".to_owned(), e.detail.clone()),
                     s if s.is_server_error() => (
                         "Something went wrong".to_owned(),
                         "Something went wrong on our side. Please try again in a moment."
                             .to_owned(),
                     ),
-                    _ => (e.title.to_owned(), e.detail.clone()),
+                    _ => (e.title().to_owned(), e.detail()),
                 };
-                error_page(e.status, &heading, &message)
+                error_page(status, &heading, &message)
             }
         }
     }
@@ -482,15 +496,15 @@ impl FormErrors {
         }
     }
 
-    /// An API error as form errors: each field error under its field, with the
-    /// field's label in front ("First name is required"); any other error as
-    /// the form's alert.
-    pub fn from_api(e: &ApiError, label: impl Fn(&str) -> Option<&'static str>) -> Self {
+    /// The clinic's error as form errors: each field error under its field,
+    /// with the field's label in front ("First name is required"); any other
+    /// error as the form's alert.
+    pub fn from_error(e: &UseCaseError, label: impl Fn(&str) -> Option<&'static str>) -> Self {
         let mut out = FormErrors::default();
-        if e.errors.is_empty() {
-            out.alert = Some(e.detail.clone());
+        if e.fields().is_empty() {
+            out.alert = Some(e.detail());
         }
-        for f in &e.errors {
+        for f in e.fields() {
             match label(&f.field) {
                 Some(l) => out.add(&f.field, format!("{l} {}", f.message)),
                 None => {
@@ -518,9 +532,10 @@ fn capitalize(s: &str) -> String {
 }
 
 /// The status a form with these errors is answered with.
-pub fn form_status(e: &ApiError) -> StatusCode {
-    if e.status.is_client_error() {
-        e.status
+pub fn form_status(e: &UseCaseError) -> StatusCode {
+    let status = status_of(e);
+    if status.is_client_error() {
+        status
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     }
@@ -623,30 +638,22 @@ impl FromRequestParts<AppState> for Viewer {
             anon_csrf: cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default(),
             path,
             is_get: parts.method == Method::GET || parts.method == Method::HEAD,
-            secure: state.settings.secure_cookies,
+            secure: state.clinic.settings().secure_cookies,
         })
     }
 }
 
 async fn display_name(state: &AppState, u: &CurrentUser) -> Result<Option<String>, PageError> {
-    Ok(match u.role {
-        Role::Patient => match u.patient_id {
-            Some(id) => state
-                .store
-                .get_patient(id)
-                .await?
-                .map(|p| format!("{} {}", p.first_name, p.last_name)),
-            None => None,
-        },
-        Role::Doctor => match u.doctor_id {
-            Some(id) => state
-                .store
-                .get_doctor(id)
-                .await?
-                .map(|d| format!("Dr. {} {}", d.first_name, d.last_name)),
-            None => None,
-        },
-        Role::Admin => Some(u.login.clone()),
+    let clinic = &state.clinic;
+    Ok(match u.caller {
+        Caller::Patient { .. } => patients::own(clinic, &u.caller)
+            .await?
+            .map(|p| format!("{} {}", p.first_name, p.last_name)),
+        Caller::Doctor { doctor, .. } => {
+            let d = doctors::visible(clinic, &u.caller, doctor).await?;
+            Some(format!("Dr. {}", d.full_name()))
+        }
+        _ => Some(u.login.clone()),
     })
 }
 
@@ -671,7 +678,7 @@ impl Viewer {
     pub fn require(&self, role: Role) -> Result<&CurrentUser, PageError> {
         match &self.user {
             None => Err(self.login_redirect()),
-            Some(u) if u.role == role => Ok(u),
+            Some(u) if u.role() == Some(role) => Ok(u),
             Some(_) => Err(PageError::not_found()),
         }
     }
@@ -694,23 +701,23 @@ impl Viewer {
 
     /// The page frame for this visitor. `active` names the current nav entry.
     pub fn layout(&self, title: &str, active: &str) -> Layout {
-        let links: &[(&'static str, &'static str, &str)] = match self.user.as_ref().map(|u| u.role)
-        {
-            None => &[("/doctors", "Find a doctor", "doctors")],
-            Some(Role::Patient) => &[
-                ("/doctors", "Find a doctor", "doctors"),
-                ("/appointments", "My appointments", "appointments"),
-            ],
-            Some(Role::Doctor) => &[
-                ("/doctor/week", "My week", "week"),
-                ("/doctor/hours", "Working hours", "hours"),
-            ],
-            Some(Role::Admin) => &[
-                ("/admin", "Dashboard", "dashboard"),
-                ("/admin/doctors", "Doctors", "admin-doctors"),
-                ("/admin/appointments", "Appointments", "admin-appointments"),
-            ],
-        };
+        let links: &[(&'static str, &'static str, &str)] =
+            match self.user.as_ref().and_then(CurrentUser::role) {
+                None => &[("/doctors", "Find a doctor", "doctors")],
+                Some(Role::Patient) => &[
+                    ("/doctors", "Find a doctor", "doctors"),
+                    ("/appointments", "My appointments", "appointments"),
+                ],
+                Some(Role::Doctor) => &[
+                    ("/doctor/week", "My week", "week"),
+                    ("/doctor/hours", "Working hours", "hours"),
+                ],
+                Some(Role::Admin) => &[
+                    ("/admin", "Dashboard", "dashboard"),
+                    ("/admin/doctors", "Doctors", "admin-doctors"),
+                    ("/admin/appointments", "Appointments", "admin-appointments"),
+                ],
+            };
         Layout {
             title: title.to_owned(),
             nav: links
@@ -725,7 +732,7 @@ impl Viewer {
                 .user
                 .as_ref()
                 .map(|u| self.name.clone().unwrap_or_else(|| u.login.clone())),
-            role_label: match self.user.as_ref().map(|u| u.role) {
+            role_label: match self.user.as_ref().and_then(CurrentUser::role) {
                 Some(Role::Patient) => "Patient",
                 Some(Role::Doctor) => "Doctor",
                 Some(Role::Admin) => "Admin",
@@ -734,7 +741,7 @@ impl Viewer {
             csrf: self
                 .user
                 .as_ref()
-                .map(|u| u.csrf_token.clone())
+                .map(|u| u.csrf_token().to_owned())
                 .unwrap_or_default(),
             flash: self.flash.map(|f| FlashView { text: f.text() }),
             tz: self.tz_name.clone(),
@@ -767,7 +774,7 @@ async fn read_form<T: DeserializeOwned>(
 ) -> Result<(T, Vec<(String, String)>), PageError> {
     let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
-        .map_err(|_| PageError::Api(ApiError::bad_request("body_too_large", "Form too large.")))?;
+        .map_err(|_| PageError::BadForm("Form too large."))?;
     let pairs = parse_form::<Vec<(String, String)>>(bytes.clone()).await?;
     let data = parse_form::<T>(bytes).await?;
     Ok((data, pairs))
@@ -778,15 +785,14 @@ async fn parse_form<T: DeserializeOwned>(bytes: axum::body::Bytes) -> Result<T, 
         .method(Method::POST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(bytes))
-        .map_err(|e| PageError::Api(ApiError::internal(&e)))?;
+        .map_err(|e| PageError::Failed(UseCaseError::internal(&e)))?;
     axum::Form::<T>::from_request(req, &())
         .await
         .map(|f| f.0)
         .map_err(|_| {
-            PageError::Api(ApiError::bad_request(
-                "invalid_form",
+            PageError::BadForm(
                 "The form could not be read. Go back, reload the page and try again.",
-            ))
+            )
         })
 }
 
@@ -831,7 +837,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for UserForm<T> {
             });
         };
         let (data, pairs) = read_form::<T>(body).await?;
-        if !auth::same_secret(token_of(&pairs), &user.csrf_token) {
+        if !auth::same_secret(token_of(&pairs), user.csrf_token()) {
             tracing::info!("page form refused: bad CSRF token");
             return Err(PageError::Csrf);
         }
@@ -900,11 +906,11 @@ mod tests {
 
     #[test]
     fn field_errors_get_their_labels() {
-        let e = ApiError::validation(vec![
+        let e = UseCaseError::Invalid(vec![
             crate::domain::person::FieldError::new("first_name", "is required"),
             crate::domain::person::FieldError::new("weird", "is odd"),
         ]);
-        let f = FormErrors::from_api(&e, |f| (f == "first_name").then_some("First name"));
+        let f = FormErrors::from_error(&e, |f| (f == "first_name").then_some("First name"));
         assert_eq!(f.get("first_name"), Some("First name is required"));
         assert_eq!(f.alert.as_deref(), Some("Is odd"));
     }

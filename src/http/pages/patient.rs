@@ -6,14 +6,17 @@ use super::{
     FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render, render_status,
 };
 use crate::auth;
+use crate::domain::appointment::{Action, Status};
+use crate::domain::caller::Role;
+use crate::domain::ids::DoctorId;
 use crate::http::AppState;
-use crate::http::api::appointments::{
-    AppointmentQuery, BookRequest, book_visit, find_appointments,
-};
-use crate::http::api::doctors::{DoctorQuery, doctor_free_slots, find_doctors, visible_doctor};
-use crate::http::error::ApiError;
-use crate::http::extract::{CurrentUser, Role};
+use crate::http::cursor::{cursor_numbers, encode_cursor};
+use crate::http::extract::CurrentUser;
 use crate::store::{AppointmentRow, DoctorRow};
+use crate::usecases::appointments::{self as visits, AppointmentQuery, Booking};
+use crate::usecases::doctors::{self, DoctorQuery};
+use crate::usecases::schedule;
+use crate::usecases::{Caller, Conflict, Error, Refusal};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -32,6 +35,11 @@ pub fn router() -> Router<AppState> {
         .route("/appointments", get(my_appointments))
 }
 
+/// The caller behind a page's viewer (anonymous when not signed in).
+pub fn caller_of(user: Option<&CurrentUser>) -> Caller {
+    user.map_or(Caller::Anonymous, |u| u.caller)
+}
+
 /// A numeric id from the path; anything else names nothing (404).
 pub fn id_of(s: &str) -> Result<i64, PageError> {
     s.parse::<i64>()
@@ -42,7 +50,7 @@ pub fn id_of(s: &str) -> Result<i64, PageError> {
 
 /// Today in a zone.
 pub fn today_in(state: &AppState, tz: &TimeZone) -> Date {
-    state.clock.now().to_zoned_datetime(tz.clone()).date()
+    state.clinic.now().to_zoned_datetime(tz.clone()).date()
 }
 
 // ---------------------------------------------------------------------------
@@ -71,8 +79,8 @@ fn experience(years: i32) -> String {
 impl DoctorCard {
     pub fn new(d: &DoctorRow, next_free: Option<String>) -> Self {
         Self {
-            id: d.id,
-            name: format!("Dr. {} {}", d.first_name, d.last_name),
+            id: d.id.get(),
+            name: format!("Dr. {}", d.full_name()),
             initials: fmt::initials(&d.first_name, &d.last_name),
             specialty: d.specialty.clone(),
             experience: experience(d.experience_years),
@@ -115,44 +123,48 @@ async fn find_page(
 ) -> PageResult {
     let q = query.q.unwrap_or_default().trim().to_owned();
     let specialty = query.specialty.unwrap_or_default().trim().to_owned();
-    let (mut rows, limit) = find_doctors(
-        &state,
-        viewer.user.as_ref(),
-        DoctorQuery {
+    let caller = caller_of(viewer.user.as_ref());
+    let found = doctors::find(
+        &state.clinic,
+        &caller,
+        &DoctorQuery {
             specialty: Some(specialty.clone()),
             q: Some(q.clone()),
-            include_inactive: None,
-            cursor: query.cursor.filter(|c| !c.is_empty()),
+            include_inactive: false,
+            after: query
+                .cursor
+                .as_deref()
+                .and_then(cursor_numbers)
+                .and_then(|c| c.first().copied())
+                .map(DoctorId::new),
             limit: Some(24),
         },
     )
     .await?;
-    let more = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let rows = found.items;
+    let more = if found.more {
         rows.last().map(|d| {
             format!(
                 "/doctors?q={}&specialty={}&cursor={}",
                 fmt::url_encode(&q),
                 fmt::url_encode(&specialty),
-                crate::http::api::encode_cursor(&[d.id])
+                encode_cursor(&[d.id.get()])
             )
         })
     } else {
         None
     };
-    let now = state.clock.now();
+    let now = state.clinic.now();
     let today = today_in(&state, &viewer.tz);
     let mut cards = Vec::with_capacity(rows.len());
     for d in &rows {
-        let next = doctor_free_slots(&state, viewer.user.as_ref(), d.id, Some(now), None)
+        let next = schedule::free_slots(&state.clinic, &caller, d.id, Some(now), None)
             .await?
             .first()
             .map(|p| fmt::when(&p.start.to_zoned_datetime(viewer.tz.clone()), today));
         cards.push(DoctorCard::new(d, next));
     }
-    let specialties = state
-        .store
-        .specialties()
+    let specialties = doctors::specialties(&state.clinic)
         .await?
         .into_iter()
         .map(|(name, n)| Choice {
@@ -207,7 +219,7 @@ pub struct SlotPicker {
 pub async fn slot_picker(
     state: &AppState,
     user: Option<&CurrentUser>,
-    doctor_id: i64,
+    doctor_id: DoctorId,
     viewer_tz: &TimeZone,
     tz_name: &str,
     week: Option<&str>,
@@ -215,7 +227,7 @@ pub async fn slot_picker(
     chosen: &str,
 ) -> Result<SlotPicker, PageError> {
     let today = today_in(state, viewer_tz);
-    let last = fmt::add_days(today, state.settings.horizon_days.max(1));
+    let last = fmt::add_days(today, state.clinic.settings().horizon_days.max(1));
     let start = week
         .and_then(|w| w.parse::<Date>().ok())
         .filter(|d| *d >= today && *d <= last)
@@ -223,7 +235,9 @@ pub async fn slot_picker(
     let end = fmt::add_days(start, 7);
     let from = fmt::start_of(start, viewer_tz);
     let to = fmt::start_of(end, viewer_tz);
-    let slots = doctor_free_slots(state, user, doctor_id, Some(from), Some(to)).await?;
+    let caller = caller_of(user);
+    let slots =
+        schedule::free_slots(&state.clinic, &caller, doctor_id, Some(from), Some(to)).await?;
     let mut days: Vec<SlotDay> = (0..7)
         .map(|i| {
             let d = fmt::add_days(start, i);
@@ -299,7 +313,7 @@ async fn doctor_page(
     Path(id): Path<String>,
     Query(q): Query<WeekQuery>,
 ) -> PageResult {
-    let id = id_of(&id)?;
+    let id = DoctorId::new(id_of(&id)?);
     let page = doctor_view(
         &state,
         &viewer,
@@ -316,13 +330,14 @@ async fn doctor_page(
 async fn doctor_view(
     state: &AppState,
     viewer: &Viewer,
-    id: i64,
+    id: DoctorId,
     week: Option<&str>,
     chosen: &str,
     reason: String,
     errors: FormErrors,
 ) -> Result<DoctorPage, PageError> {
-    let d = visible_doctor(state, viewer.user.as_ref(), id).await?;
+    let caller = caller_of(viewer.user.as_ref());
+    let d = doctors::visible(&state.clinic, &caller, id).await?;
     let base = format!("/doctors/{id}");
     let picker = slot_picker(
         state,
@@ -335,7 +350,7 @@ async fn doctor_view(
         chosen,
     )
     .await?;
-    let name = format!("Dr. {} {}", d.first_name, d.last_name);
+    let name = format!("Dr. {}", d.full_name());
     Ok(DoctorPage {
         layout: viewer.layout_tz(&name, "doctors"),
         doctor_tz: d.timezone.clone(),
@@ -344,13 +359,13 @@ async fn doctor_view(
         can_book: viewer
             .user
             .as_ref()
-            .is_some_and(|u| u.role == Role::Patient),
+            .is_some_and(|u| u.role() == Some(Role::Patient)),
         signed_in: viewer.user.is_some(),
         login_next: fmt::url_encode(&viewer.path),
         csrf: viewer
             .user
             .as_ref()
-            .map(|u| u.csrf_token.clone())
+            .map(|u| u.csrf_token().to_owned())
             .unwrap_or_default(),
         reason,
         key: auth::new_token(),
@@ -371,15 +386,15 @@ struct BookForm {
 }
 
 /// What a patient reads when booking or moving a visit failed.
-pub fn booking_errors(e: &ApiError) -> FormErrors {
-    match e.code {
-        "slot_taken" => FormErrors::alert(
+pub fn booking_errors(e: &Error) -> FormErrors {
+    match e {
+        Error::Conflict(Conflict::SlotTaken) => FormErrors::alert(
             "Sorry, that time was just taken by someone else. Please choose another time below.",
         ),
-        "not_a_free_slot" => {
+        Error::Refused(Refusal::NotAFreeSlot) => {
             FormErrors::alert("That time is no longer available. Please choose another time below.")
         }
-        _ => FormErrors::from_api(e, |f| match f {
+        _ => FormErrors::from_error(e, |f| match f {
             "reason" => Some("Reason for the visit"),
             _ => None,
         }),
@@ -392,33 +407,40 @@ async fn book(
     Path(id): Path<String>,
     form: UserForm<BookForm>,
 ) -> PageResult {
-    let id = id_of(&id)?;
+    let id = DoctorId::new(id_of(&id)?);
     let UserForm { user, data } = form;
+    let start = data.start.trim().parse::<Timestamp>().ok();
     let (errors, status) = if data.start.trim().is_empty() {
         let mut errors = FormErrors::default();
         errors.add("start", "Choose a time for your visit");
         (errors, StatusCode::UNPROCESSABLE_ENTITY)
-    } else {
+    } else if let Some(start) = start {
         let key = data.key.trim();
-        let key = (!key.is_empty() && key.len() <= 200).then_some(key);
-        let req = BookRequest {
+        let key = (!key.is_empty() && key.len() <= 200).then(|| key.to_owned());
+        let req = Booking {
             doctor_id: id,
-            start: data.start.clone(),
+            start,
             reason: Some(data.reason.clone()),
+            idempotency_key: key,
         };
-        match book_visit(&state, &user, &req, key).await {
+        match visits::book(&state.clinic, &user.caller, &req).await {
             Ok(row) => {
                 return Ok(viewer.redirect(
                     &format!("/appointments/{}", row.id),
                     Some(super::Flash::Booked),
                 ));
             }
-            Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-                tracing::info!(code = e.code, "booking from the page refused");
+            Err(e)
+                if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) =>
+            {
+                tracing::info!(error = %e, "booking from the page refused");
                 (booking_errors(&e), form_status(&e))
             }
             Err(e) => return Err(e.into()),
         }
+    } else {
+        let e = Error::Refused(Refusal::NotAFreeSlot);
+        (booking_errors(&e), form_status(&e))
     };
     let page = doctor_view(
         &state,
@@ -451,35 +473,27 @@ pub struct VisitRow {
 }
 
 impl VisitRow {
-    pub fn new(state: &AppState, a: &AppointmentRow, tz: &TimeZone, today: Date) -> Self {
+    pub fn new(
+        state: &AppState,
+        caller: &Caller,
+        a: &AppointmentRow,
+        tz: &TimeZone,
+        today: Date,
+    ) -> Self {
         let start = fmt::zoned(a.start_at, tz);
         let end = fmt::zoned(a.end_at, tz);
-        let status = crate::domain::appointment::Status::parse(&a.status);
-        let can_change = match (status, Timestamp::from_second(a.start_at)) {
-            (Some(s), Ok(t)) => state
-                .settings
-                .policy()
-                .apply(
-                    crate::domain::appointment::Actor::Patient,
-                    crate::domain::appointment::Action::Cancel,
-                    s,
-                    t,
-                    state.clock.now(),
-                )
-                .is_ok(),
-            _ => false,
-        };
+        let can_change = visits::allowed(&state.clinic, caller, a, Action::Cancel);
         Self {
-            id: a.id,
+            id: a.id.get(),
             when: fmt::when(&start, today),
             date: fmt::day_heading(start.date()),
             time: format!("{} – {}", fmt::time(&start), fmt::time(&end)),
-            doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
-            patient: format!("{} {}", a.patient_first_name, a.patient_last_name),
+            doctor: format!("Dr. {}", a.doctor_name()),
+            patient: a.patient_name(),
             reason: a.reason.clone(),
-            status: fmt::status_label(&a.status),
-            status_class: fmt::status_class(&a.status),
-            active: status.is_some_and(|s| s.is_active()),
+            status: fmt::status_label(a.status),
+            status_class: fmt::status_class(a.status),
+            active: a.status.is_active(),
             can_change,
         }
     }
@@ -495,51 +509,58 @@ struct MyAppointmentsPage {
 }
 
 async fn my_appointments(State(state): State<AppState>, viewer: Viewer) -> PageResult {
-    match viewer.user.as_ref().map(|u| u.role) {
+    match viewer.user.as_ref().and_then(CurrentUser::role) {
         Some(Role::Doctor) => return Ok(viewer.redirect("/doctor/week", None)),
         Some(Role::Admin) => return Ok(viewer.redirect("/admin/appointments", None)),
         _ => {}
     }
     let user = viewer.require(Role::Patient)?;
-    let now = state.clock.now();
+    let now = state.clinic.now();
     let today = today_in(&state, &viewer.tz);
-    let query = |status: &str, from: Timestamp| AppointmentQuery {
-        status: Some(status.to_owned()),
-        from: Some(from.to_string()),
-        to: None,
-        doctor_id: None,
-        patient_id: None,
-        cursor: None,
-        limit: Some(200),
-    };
     let year_ago = now - SignedDuration::from_hours(24 * 366);
-    let (active, _) =
-        find_appointments(&state, user, &query("booked,in_progress", year_ago)).await?;
-    let (done, _) = find_appointments(
-        &state,
-        user,
-        &query("completed,no_show,cancelled", year_ago),
+    let query = |statuses: &[Status]| AppointmentQuery {
+        statuses: statuses.to_vec(),
+        from: Some(year_ago),
+        limit: Some(200),
+        ..AppointmentQuery::default()
+    };
+    let caller = &user.caller;
+    let active = visits::list(
+        &state.clinic,
+        caller,
+        &query(&[Status::Booked, Status::InProgress]),
     )
-    .await?;
+    .await?
+    .items;
+    let done = visits::list(
+        &state.clinic,
+        caller,
+        &query(&[Status::Completed, Status::NoShow, Status::Cancelled]),
+    )
+    .await?
+    .items;
     let mut upcoming = Vec::new();
     let mut past = Vec::new();
     for a in &active {
-        let row = VisitRow::new(&state, a, &viewer.tz, today);
-        if a.end_at > now.as_second() {
+        let row = VisitRow::new(&state, caller, a, &viewer.tz, today);
+        if a.end_at > now {
             upcoming.push(row);
         } else {
             past.push((a.start_at, row));
         }
     }
     for a in &done {
-        past.push((a.start_at, VisitRow::new(&state, a, &viewer.tz, today)));
+        past.push((
+            a.start_at,
+            VisitRow::new(&state, caller, a, &viewer.tz, today),
+        ));
     }
     past.sort_by_key(|p| std::cmp::Reverse(p.0));
     let page = MyAppointmentsPage {
         layout: viewer.layout_tz("My appointments", "appointments"),
         upcoming,
         past: past.into_iter().map(|(_, r)| r).collect(),
-        cancel_hours: state.settings.cancel_window_hours,
+        cancel_hours: state.clinic.settings().cancel_window_hours,
     };
     Ok(render(&page))
 }

@@ -6,12 +6,12 @@ use super::{
     safe_local_path,
 };
 use crate::demo;
+use crate::domain::caller::Role;
 use crate::http::AppState;
-use crate::http::api::patients::{RegisterPatient, register_patient};
-use crate::http::api::sessions::{
-    LoginRequest, NewSession, end_session, session_cookie, start_session,
-};
-use crate::http::extract::{ClientAddr, Role};
+use crate::http::extract::{ClientAddr, session_cookie};
+use crate::usecases::patients::{self, Registration};
+use crate::usecases::sessions::{self, Credentials, Login, NewSession};
+use crate::usecases::{Conflict, Error};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -56,14 +56,6 @@ pub fn home_of(role: Role) -> &'static str {
     }
 }
 
-fn home_of_name(role: &str) -> &'static str {
-    match role {
-        "doctor" => home_of(Role::Doctor),
-        "admin" => home_of(Role::Admin),
-        _ => home_of(Role::Patient),
-    }
-}
-
 async fn landing(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     // The demo clinic's logins are offered only where the demo data is loaded.
     let mut demo_logins = Vec::new();
@@ -92,12 +84,7 @@ async fn landing(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     ];
     if viewer.user.is_none() {
         for c in candidates {
-            if state
-                .store
-                .find_account_by_login(c.login)
-                .await?
-                .is_some_and(|a| a.active)
-            {
+            if sessions::is_active_login(&state.clinic, c.login).await? {
                 demo_logins.push(c);
             }
         }
@@ -109,7 +96,8 @@ async fn landing(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         home: viewer
             .user
             .as_ref()
-            .map(|u| home_of(u.role))
+            .and_then(|u| u.role())
+            .map(home_of)
             .unwrap_or("/doctors"),
         signed_in: viewer.user.is_some(),
     };
@@ -178,11 +166,12 @@ fn logged_in(
     location: &str,
     flash: super::Flash,
 ) -> Response {
-    let mut res = super::see_other(location, Some(flash), state.settings.secure_cookies);
+    let settings = state.clinic.settings();
+    let mut res = super::see_other(location, Some(flash), settings.secure_cookies);
     let cookie = session_cookie(
         &session.token,
-        state.settings.session_hours * 3600,
-        state.settings.secure_cookies,
+        settings.session_hours * 3600,
+        settings.secure_cookies,
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -219,38 +208,34 @@ async fn login(
             &page(errors),
         ));
     }
-    let req = if who.contains('@') {
-        LoginRequest {
-            phone: None,
-            email: Some(who.clone()),
-            password: form.password,
-        }
-    } else {
-        LoginRequest {
-            phone: Some(who.clone()),
-            email: None,
-            password: form.password,
-        }
+    let creds = Credentials {
+        login: if who.contains('@') {
+            Login::Email(who.clone())
+        } else {
+            Login::Phone(who.clone())
+        },
+        password: form.password,
+        client: client.0,
     };
-    match start_session(&state, &client, req).await {
+    match sessions::log_in(&state.clinic, creds).await {
         Ok(session) => {
             let to = if next.is_empty() {
-                home_of_name(&session.role)
+                home_of(session.role)
             } else {
                 next.as_str()
             };
             Ok(logged_in(&state, &session, to, super::Flash::LoggedIn))
         }
-        Err(e) if e.code == "invalid_credentials" => Ok(render_status(
-            e.status,
+        Err(e @ Error::BadCredentials) => Ok(render_status(
+            form_status(&e),
             &page(FormErrors::alert(
                 "That phone number or email and password do not match an account. \
                  Check them and try again.",
             )),
         )),
-        Err(e) if e.status.is_client_error() => Ok(render_status(
-            e.status,
-            &page(FormErrors::alert(e.detail.clone())),
+        Err(e) if super::status_of(&e).is_client_error() => Ok(render_status(
+            form_status(&e),
+            &page(FormErrors::alert(e.detail())),
         )),
         Err(e) => Err(e.into()),
     }
@@ -312,7 +297,7 @@ async fn signup(
     client: ClientAddr,
     AnonForm(mut form): AnonForm<SignupForm>,
 ) -> PageResult {
-    let req = RegisterPatient {
+    let req = Registration {
         first_name: form.first_name.clone(),
         last_name: form.last_name.clone(),
         phone: form.phone.clone(),
@@ -320,18 +305,14 @@ async fn signup(
         date_of_birth: form.date_of_birth.clone(),
         email: Some(form.email.clone()),
     };
-    match register_patient(&state, &req).await {
+    match patients::register(&state.clinic, &req).await {
         Ok(patient) => {
-            let session = start_session(
-                &state,
-                &client,
-                LoginRequest {
-                    phone: Some(patient.phone),
-                    email: None,
-                    password: std::mem::take(&mut form.password),
-                },
-            )
-            .await?;
+            let creds = Credentials {
+                login: Login::Phone(patient.phone),
+                password: std::mem::take(&mut form.password),
+                client: client.0,
+            };
+            let session = sessions::log_in(&state.clinic, creds).await?;
             Ok(logged_in(
                 &state,
                 &session,
@@ -339,9 +320,9 @@ async fn signup(
                 super::Flash::Welcome,
             ))
         }
-        Err(e) if e.status.is_client_error() => {
-            let mut errors = FormErrors::from_api(&e, signup_label);
-            if e.code == "already_registered" {
+        Err(e) if super::status_of(&e).is_client_error() => {
+            let mut errors = FormErrors::from_error(&e, signup_label);
+            if e == Error::Conflict(Conflict::AlreadyRegistered) {
                 errors = FormErrors::default();
                 errors.add(
                     "phone",
@@ -368,13 +349,10 @@ async fn signup(
 struct Empty {}
 
 async fn logout(State(state): State<AppState>, form: UserForm<Empty>) -> PageResult {
-    end_session(&state, &form.user).await?;
-    let mut res = super::see_other(
-        "/",
-        Some(super::Flash::LoggedOut),
-        state.settings.secure_cookies,
-    );
-    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.settings.secure_cookies)) {
+    sessions::log_out(&state.clinic, &form.user.session).await?;
+    let secure = state.clinic.settings().secure_cookies;
+    let mut res = super::see_other("/", Some(super::Flash::LoggedOut), secure);
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, secure)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(res)

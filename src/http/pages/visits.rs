@@ -8,14 +8,14 @@ use super::{
     Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
     render_status, safe_local_path,
 };
-use crate::domain::appointment::{Action, Actor, Status};
+use crate::domain::appointment::{Action, Status};
+use crate::domain::caller::Role;
+use crate::domain::ids::AppointmentId;
 use crate::http::AppState;
-use crate::http::api::appointments::{
-    CancelRequest, RescheduleRequest, act, cancel_visit, read_appointment, reschedule_visit,
-};
-use crate::http::error::ApiError;
-use crate::http::extract::{CurrentUser, Role};
+use crate::http::extract::CurrentUser;
 use crate::store::AppointmentRow;
+use crate::usecases::appointments as visits;
+use crate::usecases::{Caller, Conflict, Error, Refusal, doctors};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -37,25 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/appointments/{id}/no-show", post(no_show))
 }
 
-fn actor(role: Role) -> Actor {
-    match role {
-        Role::Patient => Actor::Patient,
-        Role::Doctor => Actor::Doctor,
-        Role::Admin => Actor::Admin,
-    }
-}
-
 /// Whether the domain policy would let `user` do `action` now (to show only
-/// the buttons that can work; the POST asks the policy again).
+/// the buttons that can work; the POST asks again).
 fn allowed(state: &AppState, user: &CurrentUser, a: &AppointmentRow, action: Action) -> bool {
-    match (Status::parse(&a.status), Timestamp::from_second(a.start_at)) {
-        (Some(s), Ok(t)) => state
-            .settings
-            .policy()
-            .apply(actor(user.role), action, s, t, state.clock.now())
-            .is_ok(),
-        _ => false,
-    }
+    visits::allowed(&state.clinic, &user.caller, a, action)
 }
 
 /// The zone an appointment is shown in: a doctor's own, or the browser's.
@@ -64,14 +49,18 @@ async fn zone_for(
     viewer: &Viewer,
     user: &CurrentUser,
 ) -> Result<(TimeZone, String), PageError> {
-    if user.role == Role::Doctor
-        && let Some(id) = user.doctor_id
-        && let Some(d) = state.store.get_doctor(id).await?
-        && let Ok(tz) = TimeZone::get(&d.timezone)
-    {
-        return Ok((tz, d.timezone));
+    if let Caller::Doctor { doctor, .. } = user.caller {
+        let d = doctors::visible(&state.clinic, &user.caller, doctor).await?;
+        if let Ok(tz) = TimeZone::get(&d.timezone) {
+            return Ok((tz, d.timezone));
+        }
     }
     Ok((viewer.tz.clone(), viewer.tz_name.clone()))
+}
+
+/// An appointment id from the path.
+fn appointment_id(s: &str) -> Result<AppointmentId, PageError> {
+    id_of(s).map(AppointmentId::new)
 }
 
 #[derive(Template)]
@@ -122,16 +111,16 @@ async fn detail_view(
     let start = fmt::zoned(a.start_at, &tz);
     let end = fmt::zoned(a.end_at, &tz);
     let booked = fmt::zoned(a.created_at, &tz);
-    let status = Status::parse(&a.status);
-    let (back, back_label) = match user.role {
-        Role::Patient => ("/appointments".to_owned(), "My appointments"),
-        Role::Doctor => (
+    let role = user.role();
+    let (back, back_label) = match role {
+        Some(Role::Patient) | None => ("/appointments".to_owned(), "My appointments"),
+        Some(Role::Doctor) => (
             format!("/doctor/week?start={}", fmt::monday_of(start.date())),
             "My week",
         ),
-        Role::Admin => ("/admin/appointments".to_owned(), "All appointments"),
+        Some(Role::Admin) => ("/admin/appointments".to_owned(), "All appointments"),
     };
-    let is_staff = user.role != Role::Patient;
+    let is_staff = user.caller.is_staff();
     let just_booked = matches!(viewer.flash, Some(Flash::Booked | Flash::Rescheduled));
     let mut layout = viewer.layout_tz("Appointment", if is_staff { "" } else { "appointments" });
     if just_booked {
@@ -140,32 +129,32 @@ async fn detail_view(
     }
     Ok(DetailPage {
         layout,
-        id: a.id,
+        id: a.id.get(),
         date: fmt::long_date(start.date()),
         time: format!("{} – {}", fmt::time(&start), fmt::time(&end)),
-        length: fmt::minutes((a.end_at - a.start_at) / 60),
+        length: fmt::minutes(a.end_at.duration_since(a.start_at).as_mins()),
         tz: tz_name,
-        doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
-        doctor_id: a.doctor_id,
-        patient: format!("{} {}", a.patient_first_name, a.patient_last_name),
+        doctor: format!("Dr. {}", a.doctor_name()),
+        doctor_id: a.doctor_id.get(),
+        patient: a.patient_name(),
         reason: a.reason.clone(),
         cancel_reason: a.cancel_reason.clone(),
-        status: fmt::status_label(&a.status),
-        status_class: fmt::status_class(&a.status),
+        status: fmt::status_label(a.status),
+        status_class: fmt::status_class(a.status),
         booked_on: fmt::date_time(&booked),
-        is_patient: user.role == Role::Patient,
+        is_patient: role == Some(Role::Patient),
         is_staff,
         just_booked,
         moved: viewer.flash == Some(Flash::Rescheduled),
         can_cancel: allowed(state, user, a, Action::Cancel),
         can_reschedule: allowed(state, user, a, Action::Reschedule),
-        can_start: is_staff && a.status == "booked" && allowed(state, user, a, Action::Start),
+        can_start: is_staff && a.status == Status::Booked && allowed(state, user, a, Action::Start),
         can_complete: is_staff && allowed(state, user, a, Action::Complete),
         can_no_show: is_staff && allowed(state, user, a, Action::NoShow),
-        active: status.is_some_and(Status::is_active),
-        not_started: a.start_at > state.clock.now().as_second(),
-        cancel_hours: state.settings.cancel_window_hours,
-        csrf: user.csrf_token.clone(),
+        active: a.status.is_active(),
+        not_started: a.start_at > state.clinic.now(),
+        cancel_hours: state.clinic.settings().cancel_window_hours,
+        csrf: user.csrf_token().to_owned(),
         back,
         back_label,
         cancel_text,
@@ -178,9 +167,9 @@ async fn detail(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = id_of(&id)?;
+    let id = appointment_id(&id)?;
     let user = viewer.signed_in()?;
-    let a = read_appointment(&state, user, id).await?;
+    let a = visits::read(&state.clinic, &user.caller, id).await?;
     let page = detail_view(
         &state,
         &viewer,
@@ -202,20 +191,22 @@ struct CancelForm {
 }
 
 /// What anyone reads when a change to a visit was refused.
-fn change_errors(e: &ApiError) -> FormErrors {
-    match e.code {
-        "cancellation_window_passed" => FormErrors::alert(format!(
+fn change_errors(e: &Error) -> FormErrors {
+    match e {
+        Error::Conflict(Conflict::CancellationWindowPassed(why)) => FormErrors::alert(format!(
             "It is too late to change this visit online: {}. Please call the clinic.",
-            e.detail.trim_end_matches('.')
+            why.trim_end_matches('.')
         )),
-        "state_changed" => FormErrors::alert(
+        Error::Conflict(Conflict::StateChanged) => FormErrors::alert(
             "This visit was changed by someone else a moment ago. Here is how it stands now.",
         ),
-        "invalid_transition" | "visit_not_started" => FormErrors::alert(format!(
-            "That is not possible now: {}.",
-            e.detail.trim_end_matches('.')
-        )),
-        _ => FormErrors::from_api(e, |f| match f {
+        Error::Conflict(Conflict::InvalidTransition(why) | Conflict::VisitNotStarted(why)) => {
+            FormErrors::alert(format!(
+                "That is not possible now: {}.",
+                why.trim_end_matches('.')
+            ))
+        }
+        _ => FormErrors::from_error(e, |f| match f {
             "reason" => Some("Reason"),
             _ => None,
         }),
@@ -228,26 +219,29 @@ async fn cancel(
     Path(id): Path<String>,
     form: UserForm<CancelForm>,
 ) -> PageResult {
-    let id = id_of(&id)?;
+    let id = appointment_id(&id)?;
     let UserForm { user, data } = form;
-    let req = CancelRequest {
-        reason: Some(data.reason.clone()),
-    };
-    match cancel_visit(&state, &user, id, &req).await {
+    match visits::cancel(&state.clinic, &user.caller, id, Some(&data.reason)).await {
         Ok(_) => {
             let to = safe_local_path(&data.back)
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("/appointments/{id}"));
             Ok(viewer.redirect(&to, Some(Flash::Cancelled)))
         }
-        Err(e) if e.status.is_client_error() && e.status.as_u16() != 404 => {
-            let a = read_appointment(&state, &user, id).await?;
+        Err(e) if refused_in_place(&e) => {
+            let a = visits::read(&state.clinic, &user.caller, id).await?;
             let page =
                 detail_view(&state, &viewer, &user, &a, data.reason, change_errors(&e)).await?;
             Ok(render_status(form_status(&e), &page))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether a refused change is shown on the visit's own page (with why), rather
+/// than as an error page: any refusal of a visit the caller can see.
+fn refused_in_place(e: &Error) -> bool {
+    super::status_of(e).is_client_error() && !matches!(e, Error::NotFound(_))
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,17 +258,17 @@ async fn visit_action(
     action: Action,
     flash: Flash,
 ) -> PageResult {
-    let id = id_of(id)?;
+    let id = appointment_id(id)?;
     let UserForm { user, data } = form;
-    match act(state, &user, id, action, None).await {
+    match visits::act(&state.clinic, &user.caller, id, action, None).await {
         Ok(_) => {
             let to = safe_local_path(&data.back)
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("/appointments/{id}"));
             Ok(viewer.redirect(&to, Some(flash)))
         }
-        Err(e) if e.status.is_client_error() && e.status.as_u16() != 404 => {
-            let a = read_appointment(state, &user, id).await?;
+        Err(e) if refused_in_place(&e) => {
+            let a = visits::read(&state.clinic, &user.caller, id).await?;
             let page =
                 detail_view(state, viewer, &user, &a, String::new(), change_errors(&e)).await?;
             Ok(render_status(form_status(&e), &page))
@@ -361,11 +355,11 @@ async fn reschedule_view(
     .await?;
     let start = fmt::zoned(a.start_at, &tz);
     let blocked = (!allowed(state, user, a, Action::Reschedule)).then(|| {
-        if a.status == "booked" || a.status == "in_progress" {
+        if a.status.is_active() {
             format!(
                 "This visit starts in less than {} hours, so it can no longer be moved online. \
                  Please call the clinic.",
-                state.settings.cancel_window_hours
+                state.clinic.settings().cancel_window_hours
             )
         } else {
             "Only booked visits can be moved.".to_owned()
@@ -373,11 +367,11 @@ async fn reschedule_view(
     });
     Ok(ReschedulePage {
         layout: viewer.layout_tz("Reschedule", "appointments"),
-        id: a.id,
+        id: a.id.get(),
         doctor: format!("Dr. {} {}", a.doctor_first_name, a.doctor_last_name),
         current: fmt::when(&start, today_in(state, &tz)),
         picker,
-        csrf: user.csrf_token.clone(),
+        csrf: user.csrf_token().to_owned(),
         blocked,
         errors,
     })
@@ -389,9 +383,9 @@ async fn reschedule_page(
     Path(id): Path<String>,
     Query(q): Query<WeekQuery>,
 ) -> PageResult {
-    let id = id_of(&id)?;
+    let id = appointment_id(&id)?;
     let user = viewer.signed_in()?;
-    let a = read_appointment(&state, user, id).await?;
+    let a = visits::read(&state.clinic, &user.caller, id).await?;
     let page = reschedule_view(
         &state,
         &viewer,
@@ -418,33 +412,35 @@ async fn reschedule(
     Path(id): Path<String>,
     form: UserForm<RescheduleForm>,
 ) -> PageResult {
-    let id = id_of(&id)?;
+    let id = appointment_id(&id)?;
     let UserForm { user, data } = form;
+    let start = data.start.trim().parse::<Timestamp>().ok();
     let (errors, status) = if data.start.trim().is_empty() {
         let mut errors = FormErrors::default();
         errors.add("start", "Choose the new time for your visit");
         (errors, axum::http::StatusCode::UNPROCESSABLE_ENTITY)
-    } else {
-        let req = RescheduleRequest {
-            start: data.start.clone(),
-        };
-        match reschedule_visit(&state, &user, id, &req).await {
+    } else if let Some(start) = start {
+        match visits::reschedule(&state.clinic, &user.caller, id, start).await {
             Ok(_) => {
                 return Ok(
                     viewer.redirect(&format!("/appointments/{id}"), Some(Flash::Rescheduled))
                 );
             }
-            Err(e) if e.status.is_client_error() && e.status.as_u16() != 404 => {
-                let errors = match e.code {
-                    "slot_taken" | "not_a_free_slot" => booking_errors(&e),
+            Err(e) if refused_in_place(&e) => {
+                let errors = match e {
+                    Error::Conflict(Conflict::SlotTaken)
+                    | Error::Refused(Refusal::NotAFreeSlot) => booking_errors(&e),
                     _ => change_errors(&e),
                 };
                 (errors, form_status(&e))
             }
             Err(e) => return Err(e.into()),
         }
+    } else {
+        let e = Error::Refused(Refusal::NotAFreeSlot);
+        (booking_errors(&e), form_status(&e))
     };
-    let a = read_appointment(&state, &user, id).await?;
+    let a = visits::read(&state.clinic, &user.caller, id).await?;
     let page = reschedule_view(&state, &viewer, &user, &a, Some(&data.week), errors).await?;
     Ok(render_status(status, &page))
 }

@@ -1,0 +1,107 @@
+//! The clinic's operations: every face calls these, and only these.
+//!
+//! One rule of the house: **faces parse and render, the use cases decide with
+//! the domain, the store persists.** A face (the JSON API, the web pages, and
+//! later the FHIR API, the visit's WebSocket and the notification worker) turns
+//! its input into the typed values taken here (ids, instants, plain text as a
+//! person typed it), calls one operation with the [`Caller`], and renders the
+//! answer or the one [`Error`]. Here each operation:
+//!
+//! 1. authorizes the caller with the rules of [`crate::domain::caller`];
+//! 2. validates its input with the domain's parsers, reporting every bad field;
+//! 3. decides with the domain (slot generation, the visit lifecycle);
+//! 4. asks the [`Store`] to persist, inside one doctor's data.
+//!
+//! Nothing here knows HTTP, serde wire shapes or SQL.
+//!
+//! - [`appointments`]: book, list, read, cancel, reschedule, start/complete/no-show.
+//! - [`doctors`]: the directory, onboarding and editing doctors.
+//! - [`schedule`]: working hours, time off and free slots.
+//! - [`patients`]: registration and profiles.
+//! - [`sessions`]: logging in (throttled) and out, and who the caller is.
+//! - [`clinic`]: the admin's figures and the audit log.
+
+pub mod appointments;
+pub mod clinic;
+pub mod doctors;
+pub mod error;
+pub mod patients;
+pub mod schedule;
+pub mod sessions;
+
+pub use crate::domain::caller::Caller;
+pub use error::{Conflict, Error, Refusal, Result, Thing};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::Store;
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// Everything the operations need: the store, the clock and the clinic's
+/// settings. Cheap to clone.
+#[derive(Clone)]
+pub struct Clinic {
+    store: Store,
+    clock: Clock,
+    settings: Arc<Settings>,
+}
+
+impl Clinic {
+    pub fn new(store: Store, clock: Clock, settings: Arc<Settings>) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The database behind the clinic, for start-up and shutdown (closing
+    /// the pools); operations never hand it to a face.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether the database answers (readiness checks).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await.map_err(|e| {
+            tracing::warn!(error = %e, "database not reachable");
+            Error::Busy
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+}
+
+/// How many items a list returns at most, 1 to 200 (default 50).
+pub fn page_limit(limit: Option<i64>) -> Result<i64> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(Error::invalid("limit", "must be between 1 and 200")),
+    }
+}
+
+/// Optional free text (a visit's reason, a cancellation reason, a time-off
+/// note): trimmed, empty means none, at most 500 characters.
+pub fn note(field: &str, text: Option<&str>) -> Result<Option<String>> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > 500) {
+        return Err(Error::invalid(field, "must be at most 500 characters"));
+    }
+    Ok(text.map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests;
