@@ -5,7 +5,8 @@ use crate::scenario::{self, Booking, Client, Limits, SlotSupply};
 use crate::server::{Server, ServerSpec};
 use crate::{CrashArgs, MAX_CLIENTS, MAX_REQUESTS, check, client, stats};
 use jiff::Timestamp;
-use medimeet::store::{ConnectOptions, SeedSpec, Store};
+use medimeet::store::seed::SeedSpec;
+use medimeet::store::{ConnectOptions, Store};
 use std::time::{Duration, Instant};
 
 pub async fn run(a: CrashArgs) -> Result<bool, String> {
@@ -32,7 +33,7 @@ pub async fn run(a: CrashArgs) -> Result<bool, String> {
             .is_empty();
         if !has_doctors {
             let hash = tokio::task::spawn_blocking(|| {
-                medimeet::auth::hash_password(medimeet::store::SEED_PASSWORD)
+                medimeet::auth::hash_password(medimeet::store::seed::SEED_PASSWORD)
             })
             .await
             .map_err(|e| e.to_string())?

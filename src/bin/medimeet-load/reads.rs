@@ -38,7 +38,7 @@ pub async fn run(a: ReadsArgs) -> Result<bool, String> {
         scenario::logged_in_clients(
             &setup.servers.targets,
             &sample,
-            medimeet::store::SEED_PASSWORD,
+            medimeet::store::seed::SEED_PASSWORD,
             timeout,
             &setup_limits(n),
         )

@@ -3,7 +3,8 @@
 
 use crate::{SeedArgs, client};
 use jiff::Timestamp;
-use medimeet::store::{ConnectOptions, SeedSpec, Store};
+use medimeet::store::seed::SeedSpec;
+use medimeet::store::{ConnectOptions, Store};
 use std::time::{Duration, Instant};
 
 fn parse_hours(s: &str) -> Result<Vec<(i32, i32)>, String> {
@@ -44,7 +45,7 @@ fn parse_weekdays(s: &str) -> Result<Vec<i32>, String> {
 pub async fn run(a: SeedArgs) -> Result<bool, String> {
     client::database_is_local(&a.database_url).await?;
     let hash = tokio::task::spawn_blocking(|| {
-        medimeet::auth::hash_password(medimeet::store::SEED_PASSWORD)
+        medimeet::auth::hash_password(medimeet::store::seed::SEED_PASSWORD)
     })
     .await
     .map_err(|e| e.to_string())?
@@ -98,7 +99,7 @@ pub async fn run(a: SeedArgs) -> Result<bool, String> {
         report.appointments,
         secs,
         report.appointments as f64 / secs.max(1e-9),
-        medimeet::store::SEED_PASSWORD
+        medimeet::store::seed::SEED_PASSWORD
     );
     Ok(true)
 }
