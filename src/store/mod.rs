@@ -26,16 +26,16 @@
 mod accounts;
 mod appointments;
 mod audit;
-mod bulk;
+pub mod checks;
 mod commit;
 mod doctors;
 mod schedule;
+pub mod seed;
 mod stats;
 
 pub use accounts::*;
 pub use appointments::*;
 pub use audit::*;
-pub use bulk::*;
 pub use commit::Booker;
 pub use doctors::*;
 pub use schedule::*;

@@ -15,7 +15,7 @@ pub struct Verdict {
     pub confirmed: usize,
     pub missing: Vec<i64>,
     pub changed: Vec<i64>,
-    pub invariants: medimeet::store::InvariantReport,
+    pub invariants: medimeet::store::checks::InvariantReport,
     pub client_double_confirmed: u64,
 }
 
