@@ -11,6 +11,8 @@
 //! `in_progress` hold the doctor's time.
 
 use super::caller::Caller;
+use super::ids::{AppointmentId, DoctorId, PatientId, SlotId};
+use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -225,6 +227,39 @@ impl Policy {
             });
         }
         Ok(())
+    }
+}
+
+/// An appointment with the names people see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub doctor_id: DoctorId,
+    pub patient_id: PatientId,
+    pub slot_id: SlotId,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
+    /// The visit's date in the doctor's time zone (one visit a day per doctor).
+    pub local_date: Date,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub payment_status: PaymentStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+}
+
+impl Appointment {
+    pub fn doctor_name(&self) -> String {
+        format!("{} {}", self.doctor_first_name, self.doctor_last_name)
+    }
+
+    pub fn patient_name(&self) -> String {
+        format!("{} {}", self.patient_first_name, self.patient_last_name)
     }
 }
 

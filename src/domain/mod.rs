@@ -1,5 +1,7 @@
 //! Pure domain rules: no I/O, no clock, no HTTP, no SQL. Callers pass `now`.
 //!
+//! - [`appointment`], [`doctor`], [`person`], [`audit`]: the clinic's records
+//!   (what the store returns and the use cases hand to faces).
 //! - [`caller`]: who is asking, and every rule of who may see or act on what.
 //! - [`ids`]: typed ids of the clinic's records.
 //! - [`schedule`]: free slots from working hours, time off and taken slots.
@@ -7,7 +9,9 @@
 //! - [`person`]: validated names, phones, emails, passwords and birth dates.
 //! - [`throttle`]: when repeated login failures lock an account or address.
 pub mod appointment;
+pub mod audit;
 pub mod caller;
+pub mod doctor;
 pub mod ids;
 pub mod person;
 pub mod schedule;

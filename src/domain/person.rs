@@ -3,6 +3,8 @@
 //! Each type can only be built through `parse`, so a value of the type is proof
 //! the input was checked. Errors name the field so the API can say which one.
 
+use super::ids::{AccountId, PatientId};
+use jiff::Timestamp;
 use jiff::civil::Date;
 use std::fmt;
 use std::str::FromStr;
@@ -256,6 +258,20 @@ pub fn parse_fee(input: &str) -> Result<i64, FieldError> {
 /// Formats cents as `50.00`.
 pub fn format_fee(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// A patient's profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patient {
+    pub id: PatientId,
+    pub account_id: AccountId,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub date_of_birth: Date,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[cfg(test)]

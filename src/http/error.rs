@@ -13,7 +13,7 @@
 //!   body says nothing about the cause: internal errors can carry patient data.
 
 use crate::domain::person::FieldError;
-use crate::usecases::{Conflict, Error as UseCaseError, Refusal};
+use crate::usecases::{Conflict, Error as UseCaseError, Refusal, Thing};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -69,65 +69,21 @@ impl ApiError {
         self
     }
 
-    pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
-            .detail(format!("There is no {what} here."))
+    /// A 404 for an address or record that is not there for the caller.
+    pub fn not_found() -> Self {
+        Self::from(UseCaseError::NotFound(Thing::Resource))
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "You need to log in",
-        )
-        .detail("Log in and send the session token or cookie.")
+        Self::from(UseCaseError::Unauthenticated)
     }
 
     pub fn forbidden(detail: &str) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed").detail(detail)
     }
 
-    pub fn bad_credentials() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Wrong login or password",
-        )
-        .detail("The login or the password is wrong.")
-    }
-
-    pub fn too_many_attempts(retry_after: i64) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "Too many failed logins",
-        )
-        .detail(format!(
-            "Too many failed logins. Try again in {} minutes.",
-            (retry_after + 59) / 60
-        ));
-        e.retry_after = Some(retry_after);
-        e
-    }
-
-    pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut e = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "Some fields are invalid",
-        )
-        .detail(detail);
-        e.errors = errors;
-        e
-    }
-
     pub fn invalid(field: &str, message: &str) -> Self {
-        Self::validation(vec![FieldError::new(field, message)])
+        Self::from(UseCaseError::invalid(field, message))
     }
 
     pub fn unprocessable(
@@ -138,36 +94,8 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, title).detail(detail)
     }
 
-    pub fn conflict(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, title).detail(detail)
-    }
-
-    pub fn slot_taken() -> Self {
-        Self::conflict(
-            "slot_taken",
-            "That slot was just taken",
-            "Someone else booked this time a moment ago. Please pick another slot.",
-        )
-    }
-
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, "Bad request").detail(detail)
-    }
-
-    /// Logs `cause` and returns a 500 that reveals nothing of it.
-    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::internal_unlogged()
-    }
-
-    /// A 500 that reveals nothing, for a cause already logged.
-    pub fn internal_unlogged() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Something went wrong",
-        )
-        .detail("Something went wrong on our side. Please try again.")
     }
 
     pub fn to_problem(&self) -> Problem {
@@ -287,7 +215,7 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         // An id that does not parse names nothing that exists.
-        ApiError::not_found("such resource")
+        ApiError::not_found()
     }
 }
 

@@ -172,6 +172,11 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The caller behind a request that may or may not be signed in.
+    pub fn caller_of(user: Option<&CurrentUser>) -> Caller {
+        user.map_or(Caller::Anonymous, |u| u.caller)
+    }
+
     pub fn is_admin(&self) -> bool {
         self.caller.is_admin()
     }

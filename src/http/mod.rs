@@ -150,7 +150,7 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 /// Unknown addresses: a problem document under `/api/`, a page elsewhere.
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
-        ApiError::not_found("such resource").into_response()
+        ApiError::not_found().into_response()
     } else {
         pages::not_found_page().await
     }

@@ -3,6 +3,7 @@
 use super::{Result, Store, StoreError, begin_write, instant, on_read, on_write};
 use crate::domain::caller::Role;
 use crate::domain::ids::{AccountId, DoctorId, PatientId};
+use crate::domain::person::Patient;
 use crate::domain::throttle::ThrottleState;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -75,19 +76,6 @@ impl TryFrom<RawAccount> for AccountRow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientRow {
-    pub id: PatientId,
-    pub account_id: AccountId,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: String,
-    pub email: Option<String>,
-    pub date_of_birth: Date,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
 #[derive(sqlx::FromRow)]
 struct RawPatient {
     id: PatientId,
@@ -101,7 +89,7 @@ struct RawPatient {
     updated_at: i64,
 }
 
-impl TryFrom<RawPatient> for PatientRow {
+impl TryFrom<RawPatient> for Patient {
     type Error = StoreError;
     fn try_from(r: RawPatient) -> Result<Self> {
         Ok(Self {
@@ -176,7 +164,7 @@ impl TryFrom<RawSessionUser> for SessionUser {
 
 impl Store {
     /// Creates a patient and the account they log in with, in one transaction.
-    pub async fn create_patient(&self, p: NewPatient<'_>, now: i64) -> Result<PatientRow> {
+    pub async fn create_patient(&self, p: NewPatient<'_>, now: i64) -> Result<Patient> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let (account_id,): (AccountId,) = sqlx::query_as(
@@ -202,7 +190,7 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            let row = PatientRow::try_from(row)?;
+            let row = Patient::try_from(row)?;
             audit!(tx, now, Some(account_id), "create", "patient", row.id, None::<String>);
             tx.commit().await?;
             Ok(row)
@@ -233,7 +221,7 @@ impl Store {
         })
     }
 
-    pub async fn get_patient(&self, id: PatientId) -> Result<Option<PatientRow>> {
+    pub async fn get_patient(&self, id: PatientId) -> Result<Option<Patient>> {
         on_read!(self, pool => {
             sqlx::query_as::<_, RawPatient>(
                 "SELECT id, account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at \
@@ -242,7 +230,7 @@ impl Store {
             .bind(id)
             .fetch_optional(pool)
             .await?
-            .map(PatientRow::try_from)
+            .map(Patient::try_from)
             .transpose()
         })
     }
@@ -254,7 +242,7 @@ impl Store {
         patch: &PatientPatch,
         actor: ActorId,
         now: i64,
-    ) -> Result<Option<PatientRow>> {
+    ) -> Result<Option<Patient>> {
         let set_email = patch.email.is_some();
         let email = patch.email.clone().flatten();
         on_write!(self, pool => {
@@ -276,7 +264,7 @@ impl Store {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?
-            .map(PatientRow::try_from)
+            .map(Patient::try_from)
             .transpose()?;
             if row.is_some() {
                 audit!(tx, now, actor, "update", "patient", id, None::<String>);

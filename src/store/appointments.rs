@@ -8,36 +8,13 @@ use super::{
     ActorId, Conflict, LockDoctor, Result, Store, StoreError, audit, begin_write, instant, on_read,
     on_write,
 };
-use crate::domain::appointment::{PaymentStatus, Status};
+use crate::domain::appointment::{Appointment, PaymentStatus, Status};
 use crate::domain::ids::{AccountId, AppointmentId, DoctorId, PatientId, SlotId};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::QueryBuilder;
 
-/// An appointment with the names people see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppointmentRow {
-    pub id: AppointmentId,
-    pub doctor_id: DoctorId,
-    pub patient_id: PatientId,
-    pub slot_id: SlotId,
-    pub start_at: Timestamp,
-    pub end_at: Timestamp,
-    /// The visit's date in the doctor's time zone (one visit a day per doctor).
-    pub local_date: Date,
-    pub status: Status,
-    pub reason: Option<String>,
-    pub cancel_reason: Option<String>,
-    pub payment_status: PaymentStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub doctor_first_name: String,
-    pub doctor_last_name: String,
-    pub patient_first_name: String,
-    pub patient_last_name: String,
-}
-
-/// An appointment as stored; [`AppointmentRow`] is what the rest of medimeet sees.
+/// An appointment as stored; [`Appointment`] is what the rest of medimeet sees.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct RawAppointment {
     id: AppointmentId,
@@ -59,7 +36,7 @@ pub(crate) struct RawAppointment {
     patient_last_name: String,
 }
 
-impl TryFrom<RawAppointment> for AppointmentRow {
+impl TryFrom<RawAppointment> for Appointment {
     type Error = StoreError;
 
     fn try_from(r: RawAppointment) -> Result<Self> {
@@ -92,16 +69,6 @@ impl TryFrom<RawAppointment> for AppointmentRow {
     }
 }
 
-impl AppointmentRow {
-    pub fn doctor_name(&self) -> String {
-        format!("{} {}", self.doctor_first_name, self.doctor_last_name)
-    }
-
-    pub fn patient_name(&self) -> String {
-        format!("{} {}", self.patient_first_name, self.patient_last_name)
-    }
-}
-
 /// What the booking transaction needs; the domain has already checked the time is
 /// one of the doctor's free slots, the database checks nobody took it meanwhile.
 #[derive(Debug, Clone)]
@@ -118,9 +85,9 @@ pub struct NewBooking<'a> {
 
 #[derive(Debug)]
 pub enum BookOutcome {
-    Created(AppointmentRow),
+    Created(Appointment),
     /// The Idempotency-Key was seen before with the same request: the first answer.
-    Replayed(AppointmentRow),
+    Replayed(Appointment),
     /// The Idempotency-Key was seen before with a different request.
     KeyReused,
 }
@@ -177,7 +144,7 @@ macro_rules! fetch_appointment {
             .bind($id)
             .fetch_optional($exec)
             .await?
-            .map(AppointmentRow::try_from)
+            .map(Appointment::try_from)
             .transpose()?
     };
 }
@@ -391,7 +358,7 @@ impl Store {
         })
     }
 
-    pub async fn get_appointment(&self, id: AppointmentId) -> Result<Option<AppointmentRow>> {
+    pub async fn get_appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
         on_read!(self, pool => Ok(fetch_appointment!(pool, id)))
     }
 
@@ -402,14 +369,14 @@ impl Store {
         filter: &AppointmentFilter,
         after: Option<(Timestamp, AppointmentId)>,
         limit: i64,
-    ) -> Result<Vec<AppointmentRow>> {
+    ) -> Result<Vec<Appointment>> {
         on_read!(self, pool => {
             let mut q = list_query(filter, after, limit);
             q.build_query_as::<RawAppointment>()
                 .fetch_all(pool)
                 .await?
                 .into_iter()
-                .map(AppointmentRow::try_from)
+                .map(Appointment::try_from)
                 .collect()
         })
     }
@@ -421,7 +388,7 @@ impl Store {
         t: &Transition<'_>,
         actor: ActorId,
         now: i64,
-    ) -> Result<AppointmentRow> {
+    ) -> Result<Appointment> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let updated: Option<(SlotId,)> = sqlx::query_as(
@@ -467,7 +434,7 @@ impl Store {
         r: &Reschedule,
         actor: ActorId,
         now: i64,
-    ) -> Result<AppointmentRow> {
+    ) -> Result<Appointment> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -483,7 +450,7 @@ impl Store {
         r: &Reschedule,
         actor: ActorId,
         now: i64,
-    ) -> Result<AppointmentRow> {
+    ) -> Result<Appointment> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             tx.lock_doctor(r.doctor_id.get()).await?;

@@ -1,16 +1,33 @@
 //! The audit log: who changed or read which record, when.
 
-use super::{Result, Store, on_read};
+use super::{Result, Store, StoreError, instant, on_read};
+use crate::domain::audit::AuditRecord;
+use crate::domain::ids::AccountId;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    pub actor_account_id: Option<i64>,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: i64,
-    pub detail: Option<String>,
+#[derive(sqlx::FromRow)]
+struct RawAudit {
+    id: i64,
+    at: i64,
+    actor_account_id: Option<AccountId>,
+    action: String,
+    entity: String,
+    entity_id: i64,
+    detail: Option<String>,
+}
+
+impl TryFrom<RawAudit> for AuditRecord {
+    type Error = StoreError;
+    fn try_from(r: RawAudit) -> Result<Self> {
+        Ok(Self {
+            at: instant(r.at)?,
+            id: r.id,
+            actor_account_id: r.actor_account_id,
+            action: r.action,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            detail: r.detail,
+        })
+    }
 }
 
 impl Store {
@@ -21,9 +38,9 @@ impl Store {
         entity_id: Option<i64>,
         before_id: i64,
         limit: i64,
-    ) -> Result<Vec<AuditRow>> {
+    ) -> Result<Vec<AuditRecord>> {
         on_read!(self, pool => {
-            Ok(sqlx::query_as::<_, AuditRow>(
+            sqlx::query_as::<_, RawAudit>(
                 "SELECT id, at, actor_account_id, action, entity, entity_id, detail FROM audit_log \
                  WHERE id < $1 AND ($2 IS NULL OR entity = $2) AND ($3 IS NULL OR entity_id = $3) \
                  ORDER BY id DESC LIMIT $4",
@@ -33,7 +50,10 @@ impl Store {
             .bind(entity_id)
             .bind(limit)
             .fetch_all(pool)
-            .await?)
+            .await?
+            .into_iter()
+            .map(AuditRecord::try_from)
+            .collect()
         })
     }
 }

@@ -21,7 +21,8 @@
 
 use super::appointments::BOOK_SQLITE;
 use super::appointments::RawAppointment;
-use super::{ActorId, AppointmentRow, NewBooking, Result, StoreError};
+use super::{ActorId, NewBooking, Result, StoreError};
+use crate::domain::appointment::Appointment;
 use crate::domain::ids::{AccountId, DoctorId, PatientId};
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -41,7 +42,7 @@ struct Job {
     idempotency: Option<(AccountId, String, String)>,
     actor: ActorId,
     now: i64,
-    reply: oneshot::Sender<Result<AppointmentRow>>,
+    reply: oneshot::Sender<Result<Appointment>>,
 }
 
 /// The handle on the SQLite booking writer (cheap to clone).
@@ -69,7 +70,7 @@ impl Booker {
         b: &NewBooking<'_>,
         actor: ActorId,
         now: i64,
-    ) -> Result<AppointmentRow> {
+    ) -> Result<Appointment> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             doctor_id: b.doctor_id,
@@ -128,7 +129,7 @@ async fn run(write: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 async fn commit_batch(
     write: &SqlitePool,
     batch: &[Job],
-) -> Result<Vec<Result<AppointmentRow>>, sqlx::Error> {
+) -> Result<Vec<Result<Appointment>>, sqlx::Error> {
     let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
     let mut out = Vec::with_capacity(batch.len());
     for job in batch {
@@ -151,7 +152,7 @@ async fn commit_batch(
             Ok(mut rows) if rows.len() == 1 => out.push(
                 rows.pop()
                     .ok_or(StoreError::NotFound)
-                    .and_then(AppointmentRow::try_from),
+                    .and_then(Appointment::try_from),
             ),
             Ok(_) => {
                 sqlx::query("ROLLBACK TO booking; RELEASE booking")

@@ -1,33 +1,9 @@
 //! Doctors, their working hours, date overrides and time off.
 
 use super::{ActorId, Result, Store, StoreError, audit, begin_write, instant, on_read, on_write};
+use crate::domain::doctor::{Doctor, TimeOff};
 use crate::domain::ids::{AccountId, DoctorId, PatientId, TimeOffId};
 use jiff::Timestamp;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DoctorRow {
-    pub id: DoctorId,
-    pub account_id: AccountId,
-    pub login: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub specialty: String,
-    pub experience_years: i32,
-    /// IANA time zone name (checked when written).
-    pub timezone: String,
-    pub visit_minutes: i32,
-    pub buffer_minutes: i32,
-    pub fee_cents: i64,
-    pub active: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-impl DoctorRow {
-    pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
-    }
-}
 
 #[derive(sqlx::FromRow)]
 struct RawDoctor {
@@ -47,7 +23,7 @@ struct RawDoctor {
     updated_at: i64,
 }
 
-impl TryFrom<RawDoctor> for DoctorRow {
+impl TryFrom<RawDoctor> for Doctor {
     type Error = StoreError;
     fn try_from(r: RawDoctor) -> Result<Self> {
         Ok(Self {
@@ -69,12 +45,12 @@ impl TryFrom<RawDoctor> for DoctorRow {
     }
 }
 
-fn doctors(rows: Vec<RawDoctor>) -> Result<Vec<DoctorRow>> {
-    rows.into_iter().map(DoctorRow::try_from).collect()
+fn doctors(rows: Vec<RawDoctor>) -> Result<Vec<Doctor>> {
+    rows.into_iter().map(Doctor::try_from).collect()
 }
 
-fn doctor(row: Option<RawDoctor>) -> Result<Option<DoctorRow>> {
-    row.map(DoctorRow::try_from).transpose()
+fn doctor(row: Option<RawDoctor>) -> Result<Option<Doctor>> {
+    row.map(Doctor::try_from).transpose()
 }
 
 pub struct NewDoctor<'a> {
@@ -132,15 +108,6 @@ pub struct AvailabilityRows {
     pub overrides: Vec<OverrideRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeOffRow {
-    pub id: TimeOffId,
-    pub doctor_id: DoctorId,
-    pub start_at: Timestamp,
-    pub end_at: Timestamp,
-    pub reason: Option<String>,
-}
-
 #[derive(sqlx::FromRow)]
 struct RawTimeOff {
     id: TimeOffId,
@@ -150,7 +117,7 @@ struct RawTimeOff {
     reason: Option<String>,
 }
 
-impl TryFrom<RawTimeOff> for TimeOffRow {
+impl TryFrom<RawTimeOff> for TimeOff {
     type Error = StoreError;
     fn try_from(r: RawTimeOff) -> Result<Self> {
         Ok(Self {
@@ -194,7 +161,7 @@ impl Store {
         d: NewDoctor<'_>,
         actor: ActorId,
         now: i64,
-    ) -> Result<DoctorRow> {
+    ) -> Result<Doctor> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let (account_id,): (AccountId,) = sqlx::query_as(
@@ -232,7 +199,7 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn find_doctor_by_login(&self, email: &str) -> Result<Option<DoctorRow>> {
+    async fn find_doctor_by_login(&self, email: &str) -> Result<Option<Doctor>> {
         on_write!(self, pool => {
             doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE a.login = $1"),
@@ -243,7 +210,7 @@ impl Store {
         })
     }
 
-    pub async fn get_doctor(&self, id: DoctorId) -> Result<Option<DoctorRow>> {
+    pub async fn get_doctor(&self, id: DoctorId) -> Result<Option<Doctor>> {
         on_read!(self, pool => {
             doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE d.id = $1"),
@@ -260,7 +227,7 @@ impl Store {
         filter: &DoctorFilter,
         after_id: Option<DoctorId>,
         limit: i64,
-    ) -> Result<Vec<DoctorRow>> {
+    ) -> Result<Vec<Doctor>> {
         let pattern = filter.q.as_deref().map(like_pattern);
         let after_id = after_id.map_or(0, DoctorId::get);
         on_read!(self, pool => {
@@ -301,7 +268,7 @@ impl Store {
         patch: &DoctorPatch,
         actor: ActorId,
         now: i64,
-    ) -> Result<Option<DoctorRow>> {
+    ) -> Result<Option<Doctor>> {
         let found = on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let account: Option<(AccountId,)> = sqlx::query_as(
@@ -359,7 +326,7 @@ impl Store {
     }
 
     /// Reads a doctor through the writer, so a read right after a write sees it.
-    async fn get_doctor_fresh(&self, id: DoctorId) -> Result<Option<DoctorRow>> {
+    async fn get_doctor_fresh(&self, id: DoctorId) -> Result<Option<Doctor>> {
         on_write!(self, pool => {
             doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE d.id = $1"),
@@ -443,7 +410,7 @@ impl Store {
         &self,
         doctor_id: DoctorId,
         after: Timestamp,
-    ) -> Result<Vec<TimeOffRow>> {
+    ) -> Result<Vec<TimeOff>> {
         on_read!(self, pool => {
             sqlx::query_as::<_, RawTimeOff>(
                 "SELECT id, doctor_id, start_at, end_at, reason FROM time_off \
@@ -454,7 +421,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             .into_iter()
-            .map(TimeOffRow::try_from)
+            .map(TimeOff::try_from)
             .collect()
         })
     }
@@ -467,7 +434,7 @@ impl Store {
         reason: Option<&str>,
         actor: ActorId,
         now: i64,
-    ) -> Result<TimeOffRow> {
+    ) -> Result<TimeOff> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let row = sqlx::query_as::<_, RawTimeOff>(
@@ -481,7 +448,7 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-            let row = TimeOffRow::try_from(row)?;
+            let row = TimeOff::try_from(row)?;
             audit!(tx, now, actor, "add_time_off", "doctor", doctor_id, Some(row.id.to_string()));
             tx.commit().await?;
             Ok(row)

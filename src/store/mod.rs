@@ -32,10 +32,11 @@ mod doctors;
 mod schedule;
 pub mod seed;
 mod stats;
+#[cfg(test)]
+pub(crate) mod test_db;
 
 pub use accounts::*;
 pub use appointments::*;
-pub use audit::*;
 pub use commit::Booker;
 pub use doctors::*;
 pub use schedule::*;
@@ -83,6 +84,10 @@ pub enum StoreError {
     Conflict(Conflict),
     #[error("not found")]
     NotFound,
+    /// No connection came free in time: the database is overloaded, and a
+    /// retry shortly after may work.
+    #[error("database busy: no connection free")]
+    Busy,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -176,6 +181,9 @@ const CONFLICTS: &[(&str, &str, Conflict)] = &[
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
+        if matches!(err, sqlx::Error::PoolTimedOut) {
+            return StoreError::Busy;
+        }
         if let Some(db) = err.as_database_error() {
             let constraint = db.constraint().unwrap_or_default();
             let message = db.message();

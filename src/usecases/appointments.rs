@@ -2,12 +2,10 @@
 
 use super::schedule::load_schedule;
 use super::{Caller, Clinic, Conflict, Error, Refusal, Result, Thing, note};
-use crate::domain::appointment::{Action, Status};
+use crate::domain::appointment::{Action, Appointment, Status};
 use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
 use crate::domain::schedule::{self, Period};
-use crate::store::{
-    AppointmentFilter, AppointmentRow, BookOutcome, NewBooking, Reschedule, Transition,
-};
+use crate::store::{AppointmentFilter, BookOutcome, NewBooking, Reschedule, Transition};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::civil::Date;
@@ -87,7 +85,7 @@ async fn slot_at(
 /// be one the generator offers (`NotAFreeSlot`) and still free (`SlotTaken`,
 /// also when the database catches a racing booking). With an idempotency key
 /// a retry gets the first answer.
-pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<AppointmentRow> {
+pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<Appointment> {
     let Caller::Patient { account, patient } = *caller else {
         return Err(Error::Forbidden("Only patients can book visits."));
     };
@@ -132,7 +130,7 @@ pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<App
     booked(clinic.store.book(&booking, caller.account(), now).await?)
 }
 
-fn booked(outcome: BookOutcome) -> Result<AppointmentRow> {
+fn booked(outcome: BookOutcome) -> Result<Appointment> {
     match outcome {
         BookOutcome::Created(row) => {
             tracing::info!(appointment_id = %row.id, doctor_id = %row.doctor_id, "booked");
@@ -165,7 +163,7 @@ pub struct AppointmentQuery {
 /// One page of appointments: up to `limit` of them, and whether there are more.
 #[derive(Debug, Clone)]
 pub struct AppointmentPage {
-    pub items: Vec<AppointmentRow>,
+    pub items: Vec<Appointment>,
     pub more: bool,
 }
 
@@ -192,18 +190,17 @@ pub async fn list(
         }
         Caller::Anonymous => return Err(Error::Unauthenticated),
     }
-    let mut items = clinic
+    let found = clinic
         .store
         .list_appointments(&filter, q.after, limit + 1)
         .await?;
-    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let (items, more) = super::first_page(found, limit);
     Ok(AppointmentPage { items, more })
 }
 
 /// An appointment the caller may see (their own, their patient's, or any for
 /// an admin); `NotFound` otherwise.
-async fn visible(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<AppointmentRow> {
+async fn visible(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<Appointment> {
     match clinic.store.get_appointment(id).await? {
         Some(a) if caller.may_see_appointment(a.doctor_id, a.patient_id) => Ok(a),
         _ => Err(Error::NotFound(Thing::Appointment)),
@@ -211,7 +208,7 @@ async fn visible(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<
 }
 
 /// One appointment the caller may see; reads by staff are audited.
-pub async fn read(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<AppointmentRow> {
+pub async fn read(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<Appointment> {
     let a = visible(clinic, caller, id).await?;
     if caller.reads_are_audited()
         && let Some(account) = caller.account()
@@ -226,7 +223,7 @@ pub async fn read(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result
 
 /// Whether the caller could apply `action` to this appointment now (for
 /// showing or hiding a button; the operation itself decides again).
-pub fn allowed(clinic: &Clinic, caller: &Caller, a: &AppointmentRow, action: Action) -> bool {
+pub fn allowed(clinic: &Clinic, caller: &Caller, a: &Appointment, action: Action) -> bool {
     caller.may_see_appointment(a.doctor_id, a.patient_id)
         && clinic
             .settings()
@@ -243,7 +240,7 @@ pub async fn act(
     id: AppointmentId,
     action: Action,
     cancel_reason: Option<String>,
-) -> Result<AppointmentRow> {
+) -> Result<Appointment> {
     let a = visible(clinic, caller, id).await?;
     let now = clinic.now();
     let next = clinic
@@ -276,31 +273,23 @@ pub async fn cancel(
     caller: &Caller,
     id: AppointmentId,
     reason: Option<&str>,
-) -> Result<AppointmentRow> {
+) -> Result<Appointment> {
     let reason = note("reason", reason)?;
     act(clinic, caller, id, Action::Cancel, reason).await
 }
 
 /// The doctor starts the visit (doctor or admin, from its start time).
-pub async fn start(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<AppointmentRow> {
+pub async fn start(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<Appointment> {
     act(clinic, caller, id, Action::Start, None).await
 }
 
 /// The visit took place (doctor or admin, from its start time).
-pub async fn complete(
-    clinic: &Clinic,
-    caller: &Caller,
-    id: AppointmentId,
-) -> Result<AppointmentRow> {
+pub async fn complete(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<Appointment> {
     act(clinic, caller, id, Action::Complete, None).await
 }
 
 /// The patient did not come (doctor or admin, from its start time).
-pub async fn no_show(
-    clinic: &Clinic,
-    caller: &Caller,
-    id: AppointmentId,
-) -> Result<AppointmentRow> {
+pub async fn no_show(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<Appointment> {
     act(clinic, caller, id, Action::NoShow, None).await
 }
 
@@ -310,7 +299,7 @@ pub async fn reschedule(
     caller: &Caller,
     id: AppointmentId,
     new_start: Timestamp,
-) -> Result<AppointmentRow> {
+) -> Result<Appointment> {
     let a = visible(clinic, caller, id).await?;
     let now = clinic.now();
     let policy = clinic.settings().policy();

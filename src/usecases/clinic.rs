@@ -3,8 +3,10 @@
 use super::schedule::{DoctorSchedule, load_schedule};
 use super::{Caller, Clinic, Error, Result, Thing};
 use crate::domain::appointment::Status;
+use crate::domain::audit::AuditRecord;
+use crate::domain::doctor::Doctor;
 use crate::domain::schedule::{self, SlotWindow};
-use crate::store::{AuditRow, DoctorRow, DoctorSeconds};
+use crate::store::DoctorSeconds;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -68,7 +70,7 @@ impl Ratio {
 /// One active doctor's booked time against the time they offered.
 #[derive(Debug, Clone)]
 pub struct Utilization {
-    pub doctor: DoctorRow,
+    pub doctor: Doctor,
     /// Seconds booked of seconds offered over the last [`PAST_DAYS`].
     pub past: Ratio,
     /// Seconds booked of seconds offered over the next [`NEXT_DAYS`].
@@ -120,7 +122,7 @@ fn offered_seconds(sched: &DoctorSchedule, from: Timestamp, to: Timestamp) -> i6
     free + taken
 }
 
-fn booked_of(rows: &[DoctorSeconds], doctor: &DoctorRow) -> i64 {
+fn booked_of(rows: &[DoctorSeconds], doctor: &Doctor) -> i64 {
     rows.iter()
         .find(|r| r.doctor_id == doctor.id)
         .map(|r| r.seconds)
@@ -238,12 +240,12 @@ pub async fn audit_log(
     clinic: &Clinic,
     caller: &Caller,
     q: &AuditQuery,
-) -> Result<(Vec<AuditRow>, bool)> {
+) -> Result<(Vec<AuditRecord>, bool)> {
     if !caller.sees_everything() {
         return Err(Error::NotFound(Thing::Resource));
     }
     let limit = super::page_limit(q.limit)?;
-    let mut rows = clinic
+    let rows = clinic
         .store
         .list_audit(
             q.entity.as_deref(),
@@ -252,8 +254,5 @@ pub async fn audit_log(
             limit + 1,
         )
         .await?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    Ok((rows, more))
+    Ok(super::first_page(rows, limit))
 }

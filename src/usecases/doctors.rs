@@ -1,12 +1,12 @@
 //! Doctors: the public directory, onboarding and editing by admins.
 
 use super::{Caller, Clinic, Error, Result, Thing};
-use crate::auth;
+use crate::domain::doctor::Doctor;
 use crate::domain::ids::DoctorId;
 use crate::domain::person::{
     Email, Errors, FieldError, Name, Password, parse_fee, parse_specialty,
 };
-use crate::store::{DoctorFilter, DoctorPatch, DoctorRow, NewDoctor};
+use crate::store::{DoctorFilter, DoctorPatch, NewDoctor};
 use jiff::tz::TimeZone;
 
 /// Years of experience a doctor may have on record.
@@ -18,7 +18,7 @@ pub const DEFAULT_VISIT_MINUTES: i32 = 30;
 
 /// A doctor the caller may see: active ones for everyone, inactive ones only
 /// for admins and the doctor.
-pub async fn visible(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<DoctorRow> {
+pub async fn visible(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<Doctor> {
     match clinic.store.get_doctor(id).await? {
         Some(d) if caller.may_see_doctor(id, d.active) => Ok(d),
         _ => Err(Error::NotFound(Thing::Doctor)),
@@ -27,7 +27,7 @@ pub async fn visible(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<D
 
 /// A doctor the caller may change: `NotFound` if they cannot see it,
 /// `Unauthenticated`/`Forbidden` if they can see it but not change it.
-pub(crate) async fn managed(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<DoctorRow> {
+pub(crate) async fn managed(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<Doctor> {
     let d = visible(clinic, caller, id).await?;
     if caller.may_manage_doctor(id) {
         Ok(d)
@@ -58,7 +58,7 @@ pub struct DoctorQuery {
 /// One page of doctors and whether there are more.
 #[derive(Debug, Clone)]
 pub struct DoctorPage {
-    pub items: Vec<DoctorRow>,
+    pub items: Vec<Doctor>,
     pub more: bool,
 }
 
@@ -76,18 +76,16 @@ pub async fn find(clinic: &Clinic, caller: &Caller, q: &DoctorQuery) -> Result<D
         q: trimmed(q.q.as_deref()),
         include_inactive: caller.sees_everything() && q.include_inactive,
     };
-    let mut items = clinic
+    let found = clinic
         .store
         .list_doctors(&filter, q.after, limit + 1)
         .await?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = items.len() > limit;
-    items.truncate(limit);
+    let (items, more) = super::first_page(found, limit);
     Ok(DoctorPage { items, more })
 }
 
 /// Every doctor, active or not, by id (admins).
-pub async fn all(clinic: &Clinic, caller: &Caller) -> Result<Vec<DoctorRow>> {
+pub async fn all(clinic: &Clinic, caller: &Caller) -> Result<Vec<Doctor>> {
     require_admin(caller)?;
     let mut out = Vec::new();
     let mut after = None;
@@ -198,7 +196,7 @@ pub(crate) fn require_admin(caller: &Caller) -> Result<()> {
 }
 
 /// Validates every field and creates the doctor with their login (admins).
-pub async fn onboard(clinic: &Clinic, caller: &Caller, req: &NewDoctorForm) -> Result<DoctorRow> {
+pub async fn onboard(clinic: &Clinic, caller: &Caller, req: &NewDoctorForm) -> Result<Doctor> {
     require_admin(caller)?;
     let mut errs = Errors::default();
     let email = errs.check(Email::parse("email", &req.email));
@@ -228,9 +226,7 @@ pub async fn onboard(clinic: &Clinic, caller: &Caller, req: &NewDoctorForm) -> R
     else {
         return Err(Error::Invalid(errs.0));
     };
-    let hash = auth::hash_password_async(password.expose().to_owned())
-        .await
-        .map_err(|e| Error::internal(&e))?;
+    let hash = super::password_hash(&password).await?;
     let row = clinic
         .store
         .create_doctor(
@@ -260,7 +256,7 @@ pub async fn edit(
     caller: &Caller,
     id: DoctorId,
     req: &DoctorChanges,
-) -> Result<DoctorRow> {
+) -> Result<Doctor> {
     visible(clinic, caller, id).await?;
     require_admin(caller)?;
     let mut errs = Errors::default();

@@ -218,7 +218,7 @@ impl From<StoreError> for Error {
             }
             StoreError::Conflict(StoreConflict::Stale) => Error::Conflict(Conflict::StateChanged),
             StoreError::NotFound => Error::NotFound(Thing::Record),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+            StoreError::Busy => {
                 tracing::warn!("database pool exhausted");
                 Error::Busy
             }

@@ -93,6 +93,22 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64> {
     }
 }
 
+/// The first `limit` of `items` (fetched as `limit + 1`), and whether there
+/// were more.
+fn first_page<T>(mut items: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    (items, more)
+}
+
+/// The stored hash of a validated password (Argon2id, off the async runtime).
+pub(crate) async fn password_hash(password: &crate::domain::person::Password) -> Result<String> {
+    crate::auth::hash_password_async(password.expose().to_owned())
+        .await
+        .map_err(|e| Error::internal(&e))
+}
+
 /// Optional free text (a visit's reason, a cancellation reason, a time-off
 /// note): trimmed, empty means none, at most 500 characters.
 pub fn note(field: &str, text: Option<&str>) -> Result<Option<String>> {

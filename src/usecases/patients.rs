@@ -1,10 +1,10 @@
 //! Patients: registration and profiles.
 
 use super::{Caller, Clinic, Error, Result, Thing};
-use crate::auth;
 use crate::domain::ids::PatientId;
+use crate::domain::person::Patient;
 use crate::domain::person::{DateOfBirth, Email, Errors, Name, Password, Phone};
-use crate::store::{NewPatient, PatientPatch, PatientRow};
+use crate::store::{NewPatient, PatientPatch};
 use jiff::civil::Date;
 
 /// A sign-up as the person typed it.
@@ -36,7 +36,7 @@ pub fn today(clinic: &Clinic) -> Date {
 
 /// Validates every field (all mistakes reported at once, per field) and
 /// creates the patient with their login.
-pub async fn register(clinic: &Clinic, req: &Registration) -> Result<PatientRow> {
+pub async fn register(clinic: &Clinic, req: &Registration) -> Result<Patient> {
     let today = today(clinic);
     let mut errs = Errors::default();
     let first = errs.check(Name::parse("first_name", &req.first_name));
@@ -53,9 +53,7 @@ pub async fn register(clinic: &Clinic, req: &Registration) -> Result<PatientRow>
     else {
         return Err(Error::Invalid(errs.0));
     };
-    let hash = auth::hash_password_async(password.expose().to_owned())
-        .await
-        .map_err(|e| Error::internal(&e))?;
+    let hash = super::password_hash(&password).await?;
     let row = clinic
         .store
         .create_patient(
@@ -76,7 +74,7 @@ pub async fn register(clinic: &Clinic, req: &Registration) -> Result<PatientRow>
 
 /// Loads a patient the caller may see: themselves, any for an admin, and for
 /// a doctor only patients with a visit with them. Anything else is `NotFound`.
-async fn visible(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<PatientRow> {
+async fn visible(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<Patient> {
     let treats = match caller.doctor_id() {
         Some(d) => clinic.store.doctor_has_patient(d, id).await?,
         None => false,
@@ -92,7 +90,7 @@ async fn visible(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<Pati
 }
 
 /// A patient's profile; reads by staff are audited.
-pub async fn read(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<PatientRow> {
+pub async fn read(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<Patient> {
     let row = visible(clinic, caller, id).await?;
     if caller.reads_are_audited()
         && let Some(account) = caller.account()
@@ -106,7 +104,7 @@ pub async fn read(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<Pat
 }
 
 /// The caller's own profile, if they are a patient (no audit: it is theirs).
-pub async fn own(clinic: &Clinic, caller: &Caller) -> Result<Option<PatientRow>> {
+pub async fn own(clinic: &Clinic, caller: &Caller) -> Result<Option<Patient>> {
     match caller.patient_id() {
         Some(id) => Ok(clinic.store.get_patient(id).await?),
         None => Ok(None),
@@ -129,7 +127,7 @@ pub async fn update(
     caller: &Caller,
     id: PatientId,
     req: &ProfileChanges,
-) -> Result<PatientRow> {
+) -> Result<Patient> {
     visible(clinic, caller, id).await?;
     if !caller.may_edit_patient(id) {
         return Err(Error::Forbidden(

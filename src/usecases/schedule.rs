@@ -2,12 +2,13 @@
 
 use super::doctors::{managed, visible};
 use super::{Caller, Clinic, Error, Result, Thing, note};
+use crate::domain::doctor::TimeOff;
 use crate::domain::ids::{DoctorId, TimeOffId};
 use crate::domain::person::{Errors, FieldError};
 use crate::domain::schedule::{
     self, Availability, DateOverride, DayInterval, MinuteOfDay, Period, SlotWindow, WeeklyInterval,
 };
-use crate::store::{AvailabilityRows, HoursRow, OverrideRow, TimeOffRow};
+use crate::store::{AvailabilityRows, HoursRow, OverrideRow};
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -68,7 +69,8 @@ fn weekday_name(n: i32) -> Result<&'static str> {
         .ok_or_else(|| Error::internal(&format_args!("stored weekday {n}")))
 }
 
-fn parse_weekday(s: &str) -> Option<i32> {
+/// A weekday name (`monday`, any case) as 1 = Monday .. 7 = Sunday.
+pub fn weekday_number(s: &str) -> Option<i32> {
     let s = s.trim().to_lowercase();
     WEEKDAYS
         .iter()
@@ -144,7 +146,7 @@ impl Hours {
         let mut domain_weekly = Vec::new();
         for (i, h) in self.weekly.iter().enumerate() {
             let field = format!("weekly[{i}]");
-            let Some(wd) = parse_weekday(&h.weekday) else {
+            let Some(wd) = weekday_number(&h.weekday) else {
                 errs.0.push(FieldError::new(
                     format!("{field}.weekday"),
                     "must be monday .. sunday",
@@ -304,7 +306,7 @@ fn require_manager(caller: &Caller, id: DoctorId) -> Result<()> {
 }
 
 /// A doctor's current and future time off (the doctor or an admin).
-pub async fn time_off(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<Vec<TimeOffRow>> {
+pub async fn time_off(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<Vec<TimeOff>> {
     require_manager(caller, id)?;
     visible(clinic, caller, id).await?;
     Ok(clinic.store.list_time_off(id, clinic.now()).await?)
@@ -317,7 +319,7 @@ pub async fn add_time_off(
     caller: &Caller,
     id: DoctorId,
     req: &NewTimeOff,
-) -> Result<TimeOffRow> {
+) -> Result<TimeOff> {
     require_manager(caller, id)?;
     visible(clinic, caller, id).await?;
     if req.end <= req.start {

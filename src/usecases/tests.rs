@@ -4,81 +4,12 @@
 use super::*;
 use crate::clock::Clock;
 use crate::domain::ids::{AccountId, DoctorId, PatientId};
-use crate::store::{ConnectOptions, Store};
+use crate::store::test_db::{self, Backend, Guard};
 use std::sync::Arc;
 
-/// A fresh SQLite clinic in a temporary directory (kept alive by the guard).
-async fn sqlite_clinic() -> (Clinic, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("t.db").display());
-    let store = Store::connect(&ConnectOptions {
-        url,
-        max_connections: None,
-    })
-    .await
-    .expect("open sqlite");
-    store.migrate().await.expect("migrate");
-    (
-        Clinic::new(store, Clock::default(), Arc::new(Default::default())),
-        dir,
-    )
-}
-
-/// A fresh PostgreSQL clinic in its own database, dropped by the guard.
-struct PgGuard {
-    admin: String,
-    name: String,
-}
-
-impl Drop for PgGuard {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-async fn pg_clinic() -> (Clinic, PgGuard) {
-    use sqlx::Connection;
-    let admin = std::env::var("MEDIMEET_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("medimeet_test_uc_{:016x}", rand::random::<u64>());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL is required for these tests");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let guard = PgGuard {
-        admin: admin.clone(),
-        name: name.clone(),
-    };
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let store = Store::connect(&ConnectOptions {
-        url: format!("{base}/{name}"),
-        max_connections: None,
-    })
-    .await
-    .expect("open postgres");
-    store.migrate().await.expect("migrate");
+/// A clinic on a fresh database of the backend (removed with the guard).
+async fn clinic_on(backend: Backend) -> (Clinic, Guard) {
+    let (store, guard) = test_db::fresh(backend).await;
     (
         Clinic::new(store, Clock::default(), Arc::new(Default::default())),
         guard,
@@ -369,7 +300,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let (clinic, _guard) = super::sqlite_clinic().await;
+                    let (clinic, _guard) = super::clinic_on(super::Backend::Sqlite).await;
                     super::$name(clinic).await
                 }
             )*
@@ -378,7 +309,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let (clinic, _guard) = super::pg_clinic().await;
+                    let (clinic, _guard) = super::clinic_on(super::Backend::Postgres).await;
                     super::$name(clinic).await
                 }
             )*

@@ -282,7 +282,8 @@ impl fmt::Display for ScheduleDay {
     }
 }
 
-fn weekday_name(w: Weekday) -> &'static str {
+/// A weekday's English name (`Monday`).
+pub fn weekday_name(w: Weekday) -> &'static str {
     match w {
         Weekday::Monday => "Monday",
         Weekday::Tuesday => "Tuesday",

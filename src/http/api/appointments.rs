@@ -1,12 +1,12 @@
 //! Appointments: book, list, read, cancel, reschedule, and the visit flow.
 
 use super::{Page, instant_text, parse_cursor, parse_instant};
+use crate::domain::appointment::Appointment;
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery, CurrentUser};
-use crate::store::AppointmentRow;
 use crate::usecases::appointments::{self as visits, Booking};
 use axum::Json;
 use axum::extract::State;
@@ -44,8 +44,8 @@ pub struct AppointmentView {
     pub updated_at: String,
 }
 
-impl From<AppointmentRow> for AppointmentView {
-    fn from(a: AppointmentRow) -> Self {
+impl From<Appointment> for AppointmentView {
+    fn from(a: Appointment) -> Self {
         Self {
             id: a.id.get(),
             status: a.status.as_str().to_owned(),

@@ -1,10 +1,10 @@
 //! The audit log, for admins.
 
-use super::{Page, parse_cursor, rfc3339};
+use super::{Page, instant_text, parse_cursor};
+use crate::domain::audit::AuditRecord;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiQuery, CurrentUser};
-use crate::store::AuditRow;
 use crate::usecases::clinic;
 use axum::Json;
 use axum::extract::State;
@@ -65,12 +65,12 @@ pub async fn list_audit(
     })))
 }
 
-impl From<AuditRow> for AuditEntry {
-    fn from(r: AuditRow) -> Self {
+impl From<AuditRecord> for AuditEntry {
+    fn from(r: AuditRecord) -> Self {
         Self {
             id: r.id,
-            at: rfc3339(r.at),
-            actor_account_id: r.actor_account_id,
+            at: instant_text(r.at),
+            actor_account_id: r.actor_account_id.map(i64::from),
             action: r.action,
             entity: r.entity,
             entity_id: r.entity_id,

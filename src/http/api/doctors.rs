@@ -2,13 +2,12 @@
 //! and free slots.
 
 use super::{Page, instant_text, parse_cursor, parse_instant};
+use crate::domain::doctor::{Doctor, TimeOff};
 use crate::domain::ids::{DoctorId, TimeOffId};
 use crate::domain::person::format_fee;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
-use crate::store::{DoctorRow, TimeOffRow};
-use crate::usecases::Caller;
 use crate::usecases::doctors::{self, DoctorChanges, NewDoctorForm};
 use crate::usecases::schedule::{self, Hours};
 use axum::Json;
@@ -49,7 +48,7 @@ pub struct DoctorView {
 }
 
 impl DoctorView {
-    pub fn from_row(d: DoctorRow, show_login: bool) -> Self {
+    pub fn from_row(d: Doctor, show_login: bool) -> Self {
         Self {
             id: d.id.get(),
             first_name: d.first_name,
@@ -64,11 +63,6 @@ impl DoctorView {
             email: show_login.then_some(d.login),
         }
     }
-}
-
-/// The caller of a request that may or may not be logged in.
-fn caller_of(user: Option<&CurrentUser>) -> Caller {
-    user.map_or(Caller::Anonymous, |u| u.caller)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -97,7 +91,7 @@ pub async fn list_doctors(
     user: Option<CurrentUser>,
     ApiQuery(q): ApiQuery<DoctorQuery>,
 ) -> ApiResult<Json<Page<DoctorView>>> {
-    let caller = caller_of(user.as_ref());
+    let caller = CurrentUser::caller_of(user.as_ref());
     let query = doctors::DoctorQuery {
         specialty: q.specialty,
         q: q.q,
@@ -135,7 +129,7 @@ pub async fn get_doctor(
     user: Option<CurrentUser>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<DoctorView>> {
-    let caller = caller_of(user.as_ref());
+    let caller = CurrentUser::caller_of(user.as_ref());
     let id = DoctorId::new(id);
     let d = doctors::visible(&state.clinic, &caller, id).await?;
     Ok(Json(DoctorView::from_row(
@@ -364,7 +358,7 @@ pub async fn get_availability(
     user: Option<CurrentUser>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AvailabilityDoc>> {
-    let caller = caller_of(user.as_ref());
+    let caller = CurrentUser::caller_of(user.as_ref());
     let hours = schedule::hours(&state.clinic, &caller, DoctorId::new(id)).await?;
     Ok(Json(hours.into()))
 }
@@ -403,8 +397,8 @@ pub struct TimeOffView {
     pub reason: Option<String>,
 }
 
-impl From<TimeOffRow> for TimeOffView {
-    fn from(t: TimeOffRow) -> Self {
+impl From<TimeOff> for TimeOffView {
+    fn from(t: TimeOff) -> Self {
         Self {
             id: t.id.get(),
             start: instant_text(t.start_at),
@@ -538,7 +532,7 @@ pub async fn free_slots(
         q.to.as_deref()
             .map(|s| parse_instant("to", s))
             .transpose()?;
-    let caller = caller_of(user.as_ref());
+    let caller = CurrentUser::caller_of(user.as_ref());
     let items = schedule::free_slots(&state.clinic, &caller, DoctorId::new(id), from, to)
         .await?
         .into_iter()

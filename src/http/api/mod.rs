@@ -59,14 +59,7 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<Vec<i64>>, ApiError> 
     cursor.map(decode_cursor).transpose()
 }
 
-/// Unix seconds as RFC 3339 in UTC (`2026-11-24T09:30:00Z`).
-pub fn rfc3339(secs: i64) -> String {
-    Timestamp::from_second(secs)
-        .map(instant_text)
-        .unwrap_or_default()
-}
-
-/// An instant as RFC 3339 in UTC, as [`rfc3339`] writes it.
+/// An instant as RFC 3339 in UTC (`2026-11-24T09:30:00Z`).
 pub fn instant_text(t: Timestamp) -> String {
     let mut buf = [0u8; 20];
     match utc_seconds_rfc3339(&t, &mut buf) {
@@ -75,7 +68,7 @@ pub fn instant_text(t: Timestamp) -> String {
     }
 }
 
-/// Serializes an instant as [`rfc3339`] does, without a `String` per field
+/// Serializes an instant as [`instant_text`] does, without a `String` per field
 /// (`#[serde(serialize_with = ...)]`).
 pub fn serialize_instant<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; 20];
@@ -197,6 +190,6 @@ mod tests {
         assert!(parse_instant("start", "2026-12-01T09:00:00+01:00").is_ok());
         assert!(parse_instant("start", "2026-12-01T08:00:00Z").is_ok());
         assert!(parse_instant("start", "2026-12-01T09:00:00").is_err());
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(instant_text(Timestamp::UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 }

@@ -3,10 +3,10 @@
 use super::instant_text;
 use crate::domain::ids::PatientId;
 use crate::domain::person::DateOfBirth;
+use crate::domain::person::Patient;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, CurrentUser};
-use crate::store::PatientRow;
 use crate::usecases::patients::{self, ProfileChanges, Registration};
 use axum::Json;
 use axum::extract::State;
@@ -49,7 +49,7 @@ pub struct PatientView {
 }
 
 impl PatientView {
-    pub fn from_row(p: PatientRow, today: Date) -> Self {
+    pub fn from_row(p: Patient, today: Date) -> Self {
         let age = DateOfBirth::parse(&p.date_of_birth.to_string(), today)
             .ok()
             .map(|d| d.age_on(today));

@@ -69,8 +69,8 @@ fn login_of(req: &LoginRequest) -> Result<Login, ApiError> {
     }
 }
 
-/// Checks the login and opens a session (the API and the login page).
-pub async fn start_session(
+/// Checks the login and opens a session.
+async fn start_session(
     state: &AppState,
     client: &ClientAddr,
     req: LoginRequest,

@@ -10,10 +10,10 @@ use super::{
 };
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
+use crate::domain::doctor::Doctor;
 use crate::domain::ids::TimeOffId;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
-use crate::store::DoctorRow;
 use crate::usecases::appointments::{self as visits, AppointmentQuery};
 use crate::usecases::schedule::{self, Hours, HoursInterval, NewTimeOff};
 use crate::usecases::{Caller, Error, doctors};
@@ -42,14 +42,14 @@ async fn doctor_home(viewer: Viewer) -> PageResult {
 }
 
 /// The signed-in doctor's own record.
-async fn own_doctor(state: &AppState, user: &CurrentUser) -> Result<DoctorRow, PageError> {
+async fn own_doctor(state: &AppState, user: &CurrentUser) -> Result<Doctor, PageError> {
     let Caller::Doctor { doctor, .. } = user.caller else {
         return Err(PageError::not_found());
     };
     Ok(doctors::visible(&state.clinic, &user.caller, doctor).await?)
 }
 
-fn zone_of(d: &DoctorRow) -> TimeZone {
+fn zone_of(d: &Doctor) -> TimeZone {
     TimeZone::get(&d.timezone).unwrap_or(TimeZone::UTC)
 }
 
@@ -220,7 +220,7 @@ async fn week(
 /// Where the editor lives: the doctor's own (`/doctor`) or an admin's view of
 /// one doctor (`/admin/doctors/{id}`).
 pub struct HoursCtx {
-    pub doctor: DoctorRow,
+    pub doctor: Doctor,
     pub base: String,
     pub admin: bool,
 }
@@ -291,7 +291,7 @@ impl HoursInput {
             for h in doc
                 .weekly
                 .iter()
-                .filter(|h| weekday_number(&h.weekday) == Some(w))
+                .filter(|h| schedule::weekday_number(&h.weekday) == Some(w))
             {
                 rows.push((w, h.start.clone(), h.end.clone()));
             }
@@ -417,25 +417,8 @@ impl HoursInput {
     }
 }
 
-const WEEKDAY_KEYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-
 fn weekday_key(w: i32) -> &'static str {
-    WEEKDAY_KEYS[usize::try_from(w - 1).unwrap_or(0).min(6)]
-}
-
-fn weekday_number(key: &str) -> Option<i32> {
-    WEEKDAY_KEYS
-        .iter()
-        .position(|k| *k == key)
-        .and_then(|i| i32::try_from(i + 1).ok())
+    schedule::WEEKDAYS[usize::try_from(w - 1).unwrap_or(0).min(6)]
 }
 
 fn weekday_title(w: i32) -> &'static str {
@@ -490,7 +473,7 @@ fn capitalize(s: &str) -> String {
 async fn preview(
     state: &AppState,
     user: &CurrentUser,
-    doctor: &DoctorRow,
+    doctor: &Doctor,
     doc: &Hours,
 ) -> Result<(Vec<PreviewDay>, usize), Error> {
     let tz = zone_of(doctor);

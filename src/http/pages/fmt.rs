@@ -1,7 +1,7 @@
 //! How the pages write times, dates, statuses and URLs for people.
 
 use crate::domain::appointment::Status;
-use jiff::civil::{Date, Weekday};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime as Zoned};
 
@@ -61,17 +61,7 @@ pub fn start_of(d: Date, tz: &TimeZone) -> Timestamp {
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-pub fn weekday_name(w: Weekday) -> &'static str {
-    match w {
-        Weekday::Monday => "Monday",
-        Weekday::Tuesday => "Tuesday",
-        Weekday::Wednesday => "Wednesday",
-        Weekday::Thursday => "Thursday",
-        Weekday::Friday => "Friday",
-        Weekday::Saturday => "Saturday",
-        Weekday::Sunday => "Sunday",
-    }
-}
+pub use crate::domain::schedule::weekday_name;
 
 /// A status as people read it.
 pub fn status_label(status: Status) -> &'static str {

@@ -6,13 +6,14 @@ use super::{
     FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render, render_status,
 };
 use crate::auth;
+use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
+use crate::domain::doctor::Doctor;
 use crate::domain::ids::DoctorId;
 use crate::http::AppState;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::extract::CurrentUser;
-use crate::store::{AppointmentRow, DoctorRow};
 use crate::usecases::appointments::{self as visits, AppointmentQuery, Booking};
 use crate::usecases::doctors::{self, DoctorQuery};
 use crate::usecases::schedule;
@@ -33,11 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/doctors/{id}", get(doctor_page))
         .route("/doctors/{id}/book", post(book))
         .route("/appointments", get(my_appointments))
-}
-
-/// The caller behind a page's viewer (anonymous when not signed in).
-pub fn caller_of(user: Option<&CurrentUser>) -> Caller {
-    user.map_or(Caller::Anonymous, |u| u.caller)
 }
 
 /// A numeric id from the path; anything else names nothing (404).
@@ -77,7 +73,7 @@ fn experience(years: i32) -> String {
 }
 
 impl DoctorCard {
-    pub fn new(d: &DoctorRow, next_free: Option<String>) -> Self {
+    pub fn new(d: &Doctor, next_free: Option<String>) -> Self {
         Self {
             id: d.id.get(),
             name: format!("Dr. {}", d.full_name()),
@@ -123,7 +119,7 @@ async fn find_page(
 ) -> PageResult {
     let q = query.q.unwrap_or_default().trim().to_owned();
     let specialty = query.specialty.unwrap_or_default().trim().to_owned();
-    let caller = caller_of(viewer.user.as_ref());
+    let caller = CurrentUser::caller_of(viewer.user.as_ref());
     let found = doctors::find(
         &state.clinic,
         &caller,
@@ -235,7 +231,7 @@ pub async fn slot_picker(
     let end = fmt::add_days(start, 7);
     let from = fmt::start_of(start, viewer_tz);
     let to = fmt::start_of(end, viewer_tz);
-    let caller = caller_of(user);
+    let caller = CurrentUser::caller_of(user);
     let slots =
         schedule::free_slots(&state.clinic, &caller, doctor_id, Some(from), Some(to)).await?;
     let mut days: Vec<SlotDay> = (0..7)
@@ -336,7 +332,7 @@ async fn doctor_view(
     reason: String,
     errors: FormErrors,
 ) -> Result<DoctorPage, PageError> {
-    let caller = caller_of(viewer.user.as_ref());
+    let caller = CurrentUser::caller_of(viewer.user.as_ref());
     let d = doctors::visible(&state.clinic, &caller, id).await?;
     let base = format!("/doctors/{id}");
     let picker = slot_picker(
@@ -476,7 +472,7 @@ impl VisitRow {
     pub fn new(
         state: &AppState,
         caller: &Caller,
-        a: &AppointmentRow,
+        a: &Appointment,
         tz: &TimeZone,
         today: Date,
     ) -> Self {

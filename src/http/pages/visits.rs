@@ -8,12 +8,12 @@ use super::{
     Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
     render_status, safe_local_path,
 };
+use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
 use crate::domain::ids::AppointmentId;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
-use crate::store::AppointmentRow;
 use crate::usecases::appointments as visits;
 use crate::usecases::{Caller, Conflict, Error, Refusal, doctors};
 use askama::Template;
@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 
 /// Whether the domain policy would let `user` do `action` now (to show only
 /// the buttons that can work; the POST asks again).
-fn allowed(state: &AppState, user: &CurrentUser, a: &AppointmentRow, action: Action) -> bool {
+fn allowed(state: &AppState, user: &CurrentUser, a: &Appointment, action: Action) -> bool {
     visits::allowed(&state.clinic, &user.caller, a, action)
 }
 
@@ -103,7 +103,7 @@ async fn detail_view(
     state: &AppState,
     viewer: &Viewer,
     user: &CurrentUser,
-    a: &AppointmentRow,
+    a: &Appointment,
     cancel_text: String,
     errors: FormErrors,
 ) -> Result<DetailPage, PageError> {
@@ -337,7 +337,7 @@ async fn reschedule_view(
     state: &AppState,
     viewer: &Viewer,
     user: &CurrentUser,
-    a: &AppointmentRow,
+    a: &Appointment,
     week: Option<&str>,
     errors: FormErrors,
 ) -> Result<ReschedulePage, PageError> {
