@@ -15,32 +15,17 @@ if ! command -v schemathesis >/dev/null 2>&1; then
     python3 -m pip install --quiet 'schemathesis>=4,<5'
 fi
 
-work=$(mktemp -d)
-pgdb="medimeet_test_fuzz_$$"
-server=""
-cleanup() {
-    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-    psql "$pg" -qc "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+name=fuzz
+# shellcheck source=scripts/lib/demo-server.sh
+source scripts/lib/demo-server.sh
 
 fuzz() {
-    local url="$1" name="$2"
-    "$bin" serve --demo --listen 127.0.0.1:0 --database-url "$url" >"$work/out" 2>"$work/err" &
-    server=$!
-    local base=""
-    for _ in $(seq 1 100); do
-        base=$(grep -o 'running at http://[0-9.:]*' "$work/out" 2>/dev/null | sed 's/running at //' || true)
-        [ -n "$base" ] && break
-        sleep 0.2
-    done
-    [ -n "$base" ] || { echo "server did not start"; cat "$work/err"; exit 1; }
+    start_demo_server "$1"
     local token
     token=$(curl -sf -X POST "$base/api/v1/sessions" -H 'content-type: application/json' \
         -d '{"email":"admin@medimeet.test","password":"admin-demo-pass"}' |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-    echo "== schemathesis on $name"
+    echo "== schemathesis on $2"
     # Logging out would end the session the fuzzer uses: that one is covered by
     # the integration tests instead.
     schemathesis run "$base/api/v1/openapi.json" --url "$base" \
@@ -48,9 +33,7 @@ fuzz() {
         --checks all --exclude-checks positive_data_acceptance \
         --exclude-path /api/v1/sessions/current \
         --max-examples 25 --seed 20261124 --no-color
-    kill "$server"; wait "$server" 2>/dev/null || true; server=""
+    stop_demo_server
 }
 
-fuzz "sqlite:$work/fuzz.db" sqlite
-psql "$pg" -qc "CREATE DATABASE $pgdb"
-fuzz "${pg%/*}/$pgdb" postgres
+on_both_backends fuzz

@@ -27,28 +27,13 @@ fi
 # The generator runs `ruff` on what it writes.
 export PATH="$venv/bin:$PATH"
 
-work=$(mktemp -d)
-pgdb="medimeet_test_client_$$"
-server=""
-cleanup() {
-    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-    psql "$pg" -qc "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+name=client
+# shellcheck source=scripts/lib/demo-server.sh
+source scripts/lib/demo-server.sh
 
 run() {
-    local url="$1" name="$2"
-    "$bin" serve --demo --listen 127.0.0.1:0 --database-url "$url" >"$work/out" 2>"$work/err" &
-    server=$!
-    local base=""
-    for _ in $(seq 1 100); do
-        base=$(grep -o 'running at http://[0-9.:]*' "$work/out" 2>/dev/null | sed 's/running at //' || true)
-        [ -n "$base" ] && break
-        sleep 0.2
-    done
-    [ -n "$base" ] || { echo "server did not start"; cat "$work/err"; exit 1; }
-    echo "== generated client on $name"
+    start_demo_server "$1"
+    echo "== generated client on $2"
     curl -sSf "$base/api/v1/openapi.json" -o "$work/openapi.json"
     rm -rf "$work/client"
     mkdir "$work/client"
@@ -60,9 +45,7 @@ run() {
         exit 1
     fi
     PYTHONPATH="$work/client" "$venv/bin/python" tests/client/booking_flow.py "$base"
-    kill "$server"; wait "$server" 2>/dev/null || true; server=""
+    stop_demo_server
 }
 
-run "sqlite:$work/client.db" sqlite
-psql "$pg" -qc "CREATE DATABASE $pgdb"
-run "${pg%/*}/$pgdb" postgres
+on_both_backends run
