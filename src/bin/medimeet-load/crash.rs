@@ -6,7 +6,6 @@ use crate::server::{Server, ServerSpec};
 use crate::{CrashArgs, MAX_CLIENTS, MAX_REQUESTS, check, client, stats};
 use jiff::Timestamp;
 use medimeet::store::seed::SeedSpec;
-use medimeet::store::{ConnectOptions, Store};
 use std::time::{Duration, Instant};
 
 pub async fn run(a: CrashArgs) -> Result<bool, String> {
@@ -19,13 +18,7 @@ pub async fn run(a: CrashArgs) -> Result<bool, String> {
     }
     // A clinic to book at: the schema, and doctors seeded if there are none.
     {
-        let store = Store::connect(&ConnectOptions {
-            url: a.database_url.clone(),
-            max_connections: Some(2),
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        store.migrate().await.map_err(|e| e.to_string())?;
+        let store = super::seed::open_migrated(&a.database_url).await?;
         let has_doctors = !store
             .list_doctors(&medimeet::store::DoctorFilter::default(), None, 1)
             .await

@@ -65,13 +65,7 @@ pub async fn run(a: SeedArgs) -> Result<bool, String> {
         chunk_rows: a.chunk_rows.clamp(1, 1_000_000),
     }
     .plan()?;
-    let store = Store::connect(&ConnectOptions {
-        url: a.database_url.clone(),
-        max_connections: Some(2),
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
+    let store = open_migrated(&a.database_url).await?;
     let started = Instant::now();
     let mut last = Instant::now();
     let mut progress = |table: &str, rows: u64| {
@@ -102,4 +96,17 @@ pub async fn run(a: SeedArgs) -> Result<bool, String> {
         medimeet::store::seed::SEED_PASSWORD
     );
     Ok(true)
+}
+
+/// The database at `url` with its schema up to date, on a small pool (the
+/// seeding and crash runs write through one or two connections).
+pub async fn open_migrated(url: &str) -> Result<Store, String> {
+    let store = Store::connect(&ConnectOptions {
+        url: url.to_owned(),
+        max_connections: Some(2),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
 }
