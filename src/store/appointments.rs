@@ -500,3 +500,47 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(status: &str, payment: &str, date: &str, start: i64) -> RawAppointment {
+        RawAppointment {
+            id: AppointmentId::new(7),
+            doctor_id: DoctorId::new(1),
+            patient_id: PatientId::new(2),
+            slot_id: SlotId::new(3),
+            start_at: start,
+            end_at: start.saturating_add(1800),
+            local_date: date.into(),
+            status: status.into(),
+            reason: None,
+            cancel_reason: None,
+            payment_status: payment.into(),
+            created_at: 0,
+            updated_at: 0,
+            doctor_first_name: "D".into(),
+            doctor_last_name: "R".into(),
+            patient_first_name: "P".into(),
+            patient_last_name: "T".into(),
+        }
+    }
+
+    #[test]
+    fn impossible_stored_appointments_are_corrupt_never_a_default() {
+        let ok = Appointment::try_from(stored("booked", "unpaid", "2026-12-01", 1_800_000_000));
+        assert_eq!(ok.map(|a| a.status).ok(), Some(Status::Booked));
+        for bad in [
+            stored("confirmed", "unpaid", "2026-12-01", 1_800_000_000),
+            stored("booked", "free", "2026-12-01", 1_800_000_000),
+            stored("booked", "unpaid", "yesterday", 1_800_000_000),
+            stored("booked", "unpaid", "2026-12-01", i64::MAX),
+        ] {
+            assert!(
+                matches!(Appointment::try_from(bad), Err(StoreError::Corrupt(_))),
+                "accepted impossible stored data"
+            );
+        }
+    }
+}

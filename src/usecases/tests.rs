@@ -261,6 +261,40 @@ async fn a_repeated_idempotent_booking_returns_the_first_and_a_changed_one_is_re
     assert_eq!(all.items.len(), 1);
 }
 
+async fn racing_retries_with_one_idempotency_key_make_one_visit(clinic: Clinic) {
+    let p = people(&clinic).await;
+    let start = a_slot(&clinic, p.doctor_id).await;
+    let booking = appointments::Booking {
+        doctor_id: p.doctor_id,
+        start,
+        reason: None,
+        idempotency_key: Some("retry-storm".into()),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (clinic, caller, booking) = (clinic.clone(), p.patient, booking.clone());
+        tasks.spawn(async move { appointments::book(&clinic, &caller, &booking).await });
+    }
+    let mut ids = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        ids.push(
+            done.expect("task")
+                .expect("every retry gets the booking")
+                .id,
+        );
+    }
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        1,
+        "retries answered with different visits: {ids:?}"
+    );
+    let all = appointments::list(&clinic, &p.admin, &Default::default())
+        .await
+        .expect("list");
+    assert_eq!(all.items.len(), 1);
+}
+
 async fn login_reserves_attempts_so_a_crowd_of_guesses_gets_at_most_five(clinic: Clinic) {
     let p = people(&clinic).await;
     let _ = p;
@@ -321,6 +355,7 @@ on_both_backends!(
     the_caller_matrix_decides_who_sees_and_changes_a_visit,
     a_repeated_idempotent_booking_returns_the_first_and_a_changed_one_is_refused,
     login_reserves_attempts_so_a_crowd_of_guesses_gets_at_most_five,
+    racing_retries_with_one_idempotency_key_make_one_visit,
 );
 
 #[test]
