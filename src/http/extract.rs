@@ -27,9 +27,13 @@ where
     }
 }
 
-/// Checks a parsed body for NUL characters and gives it its type.
+/// Checks a parsed body for NUL characters and gives it its type. A field the
+/// operation does not know is a `validation_failed` naming it (the schemas say
+/// `additionalProperties: false`), so a misspelt or read-only field is never
+/// silently ignored. A whole number written as a float (`30.0`) counts as the
+/// integer, as JSON Schema says it is.
 fn from_json_value<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
+    mut value: serde_json::Value,
 ) -> Result<T, ApiError> {
     if let Some(path) = nul_in(&value, "") {
         return Err(ApiError::invalid(
@@ -37,13 +41,49 @@ fn from_json_value<T: serde::de::DeserializeOwned>(
             "must not contain NUL characters",
         ));
     }
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::unprocessable(
-            "invalid_body",
-            "The request body does not fit",
-            e.to_string(),
-        )
+    whole_floats_to_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        if let Some(field) = unknown_field(&message) {
+            // The path ends at the unknown key itself.
+            let field = match path.as_str() {
+                "." | "" => field.to_owned(),
+                at => at.to_owned(),
+            };
+            return ApiError::invalid(&field, "is not a field of this request");
+        }
+        let detail = match path.as_str() {
+            "." | "" => message,
+            at => format!("{at}: {message}"),
+        };
+        ApiError::unprocessable("invalid_body", "The request body does not fit", detail)
     })
+}
+
+/// The name in serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// `30.0` becomes `30`; other numbers are left alone.
+fn whole_floats_to_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64() {
+                // Exactly representable, so the cast below is exact.
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let whole = f as i64;
+                    *v = serde_json::Value::from(whole);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_floats_to_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_floats_to_integers),
+        _ => {}
+    }
 }
 
 /// Like [`ApiJson`], for a body that may be left out: an empty body is
@@ -311,5 +351,49 @@ impl FromRequestParts<AppState> for ClientAddr {
             }
         }
         Ok(ClientAddr(peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::api::doctors::AvailabilityDoc;
+    use crate::http::api::patients::UpdatePatient;
+    use serde_json::json;
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let err = from_json_value::<UpdatePatient>(json!({"first_name": "Ann", "password": "x"}))
+            .err()
+            .unwrap();
+        assert_eq!(err.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.code, "validation_failed");
+        assert_eq!(err.errors.len(), 1);
+        assert_eq!(err.errors[0].field, "password");
+
+        let nested = json!({
+            "visit_minutes": 30,
+            "weekly": [{"weekday": "monday", "start": "09:00", "end": "12:00", "room": 4}],
+        });
+        let err = from_json_value::<AvailabilityDoc>(nested).err().unwrap();
+        assert_eq!(err.errors[0].field, "weekly[0].room");
+    }
+
+    #[test]
+    fn a_wrong_type_says_where() {
+        let err =
+            from_json_value::<AvailabilityDoc>(json!({"visit_minutes": "thirty", "weekly": []}))
+                .err()
+                .unwrap();
+        assert_eq!(err.code, "invalid_body");
+        assert!(err.detail.starts_with("visit_minutes: "), "{}", err.detail);
+    }
+
+    #[test]
+    fn whole_floats_are_integers_and_fractions_are_not() {
+        let doc = from_json_value::<AvailabilityDoc>(json!({"visit_minutes": 30.0, "weekly": []}));
+        assert_eq!(doc.ok().map(|d| d.visit_minutes), Some(30));
+        let err = from_json_value::<AvailabilityDoc>(json!({"visit_minutes": 30.5, "weekly": []}));
+        assert_eq!(err.err().map(|e| e.code), Some("invalid_body"));
     }
 }

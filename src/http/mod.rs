@@ -6,7 +6,7 @@ pub mod api;
 pub mod cursor;
 pub mod error;
 pub mod extract;
-mod openapi_errors;
+mod openapi;
 pub mod pages;
 
 use crate::usecases::Clinic;
@@ -30,45 +30,13 @@ pub struct AppState {
     pub clinic: Clinic,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "medimeet API",
-        description = "Telehealth appointments: patients, doctors, free slots and bookings. \
-            Errors are RFC 9457 problem documents with a stable `code`. Times are RFC 3339.",
-        version = "1.0.0"
-    ),
-    modifiers(&SecurityAddon),
-    tags(
-        (name = "sessions", description = "Log in and out"),
-        (name = "patients", description = "Patient registration and profiles"),
-        (name = "doctors", description = "Doctors, their hours, time off and free slots"),
-        (name = "appointments", description = "Booking, cancelling, rescheduling, visit status"),
-        (name = "admin", description = "Clinic administration"),
-    )
-)]
-struct ApiDoc;
-
-struct SecurityAddon;
-
-impl utoipa::Modify for SecurityAddon {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 /// The API routes and the OpenAPI document describing exactly them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api::router())
         .split_for_parts();
     // Runs after the routes are in: it decorates every operation.
-    utoipa::Modify::modify(&openapi_errors::CommonErrors, &mut openapi);
+    openapi::finish(&mut openapi);
     (router, openapi)
 }
 

@@ -378,6 +378,47 @@ async fn me_tells_each_caller_who_they_are(backend: Backend) {
         .assert_problem(401, "unauthenticated");
 }
 
+/// A field the operation does not know is refused, named, and changes nothing:
+/// a profile change cannot smuggle in a password or a phone.
+async fn a_profile_change_with_a_field_it_does_not_know_is_refused_and_changes_nothing(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (phone, id) = register(&app).await;
+    let token = app
+        .login(json!({"phone": phone, "password": PATIENT_PASSWORD}))
+        .await;
+    let path = format!("/api/v1/patients/{id}");
+    let r = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(json!({"first_name": "Changed", "password": "a brand new password"})),
+        )
+        .await;
+    r.assert_problem(422, "validation_failed");
+    let fields: Vec<_> = r.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["password"], "{}", r.body);
+
+    let profile = app.get(&path, Some(&token)).await;
+    assert_eq!(profile.body["first_name"], "Pat", "{}", profile.body);
+    app.post(
+        "/api/v1/sessions",
+        None,
+        json!({"phone": phone, "password": "a brand new password"}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+    app.login(json!({"phone": phone, "password": PATIENT_PASSWORD}))
+        .await;
+}
+
 async fn logging_out_ends_that_session_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (phone, _) = register(&app).await;
@@ -900,6 +941,7 @@ crate::both_backends!(
     an_invalid_registration_names_every_bad_field,
     logging_in_gives_a_token_and_a_safe_cookie_and_every_failure_looks_alike,
     me_tells_each_caller_who_they_are,
+    a_profile_change_with_a_field_it_does_not_know_is_refused_and_changes_nothing,
     logging_out_ends_that_session_at_once,
     the_session_cookie_authenticates_and_unsafe_calls_need_the_csrf_token,
     five_wrong_passwords_lock_the_login_for_fifteen_minutes,

@@ -1,5 +1,6 @@
 //! Appointments: book, list, read, cancel, reschedule, and the visit flow.
 
+use super::schema::{AppointmentStatus, PaymentStatus};
 use super::{Page, instant_text, parse_cursor, parse_instant};
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::Status;
@@ -28,9 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppointmentView {
     pub id: i64,
-    /// `booked`, `in_progress`, `completed`, `no_show` or `cancelled`.
+    #[schema(value_type = AppointmentStatus)]
     pub status: String,
+    #[schema(format = DateTime)]
     pub start: String,
+    #[schema(format = DateTime)]
     pub end: String,
     pub doctor_id: i64,
     pub patient_id: i64,
@@ -38,9 +41,11 @@ pub struct AppointmentView {
     pub patient_name: String,
     pub reason: Option<String>,
     pub cancel_reason: Option<String>,
-    /// `unpaid`, `paid`, `refunded` or `waived`.
+    #[schema(value_type = PaymentStatus)]
     pub payment_status: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -65,11 +70,15 @@ impl From<Appointment> for AppointmentView {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BookRequest {
+    #[schema(minimum = 1)]
     pub doctor_id: i64,
     /// The slot's start, RFC 3339 with offset, as listed by the slots endpoint.
+    #[schema(format = DateTime)]
     pub start: String,
     /// Why the patient comes, up to 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -78,7 +87,7 @@ pub struct BookRequest {
     post, path = "/appointments", tag = "appointments",
     security(("bearer" = [])),
     request_body = BookRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a repeat returns the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$", description = "Retry-safe key: a repeat returns the first answer")),
     responses(
         (status = 201, description = "Booked", body = AppointmentView),
         (status = 403, description = "Only patients book", body = Problem, content_type = "application/problem+json"),
@@ -119,16 +128,22 @@ pub async fn book(
 #[into_params(parameter_in = Query)]
 pub struct AppointmentQuery {
     /// Comma-separated statuses, e.g. `booked,in_progress`.
+    #[param(value_type = Option<Vec<AppointmentStatus>>, style = Form, explode = false)]
     pub status: Option<String>,
     /// Visits starting at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Visits starting before this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Admins: one doctor's visits.
     pub doctor_id: Option<i64>,
     /// Admins: one patient's visits.
     pub patient_id: Option<i64>,
+    /// `next_cursor` of the page before.
     pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -138,7 +153,7 @@ pub struct AppointmentQuery {
     security(("bearer" = [])),
     params(AppointmentQuery),
     responses(
-        (status = 200, body = Page<AppointmentView>),
+        (status = 200, description = "One page of appointments, earliest first", body = Page<AppointmentView>),
     )
 )]
 pub async fn list_appointments(
@@ -199,9 +214,9 @@ fn appointment_query(q: &AppointmentQuery) -> ApiResult<visits::AppointmentQuery
 #[utoipa::path(
     get, path = "/appointments/{id}", tag = "appointments",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = i64, Path, minimum = 1, description = "Appointment id")),
     responses(
-        (status = 200, body = AppointmentView),
+        (status = 200, description = "The appointment", body = AppointmentView),
         (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -215,7 +230,10 @@ pub async fn get_appointment(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    /// Why the visit is cancelled, up to 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -224,11 +242,11 @@ pub struct CancelRequest {
 #[utoipa::path(
     post, path = "/appointments/{id}/cancel", tag = "appointments",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Appointment id")),
-    request_body(content = Option<CancelRequest>),
+    params(("id" = i64, Path, minimum = 1, description = "Appointment id")),
+    request_body(content = Option<CancelRequest>, description = "Optional: an empty body cancels without a reason"),
     responses(
-        (status = 200, body = AppointmentView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Cancelled", body = AppointmentView),
+        (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`cancellation_window_passed`, `invalid_transition` or `state_changed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -245,8 +263,10 @@ pub async fn cancel(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RescheduleRequest {
     /// The new slot's start, RFC 3339 with offset.
+    #[schema(format = DateTime)]
     pub start: String,
 }
 
@@ -254,11 +274,11 @@ pub struct RescheduleRequest {
 #[utoipa::path(
     post, path = "/appointments/{id}/reschedule", tag = "appointments",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = i64, Path, minimum = 1, description = "Appointment id")),
     request_body = RescheduleRequest,
     responses(
-        (status = 200, body = AppointmentView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Moved to the new slot", body = AppointmentView),
+        (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`slot_taken`, `one_visit_per_day`, `cancellation_window_passed`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_a_free_slot` or `validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -279,12 +299,12 @@ pub async fn reschedule(
 #[utoipa::path(
     post, path = "/appointments/{id}/start", tag = "appointments",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = i64, Path, minimum = 1, description = "Appointment id")),
     responses(
-        (status = 200, body = AppointmentView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Started: the visit is in progress", body = AppointmentView),
+        (status = 403, description = "Only the visit's doctor or an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too early (`visit_not_started`), or the visit is not in a state that allows it (`invalid_transition`, `state_changed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn start_visit(
@@ -300,12 +320,12 @@ pub async fn start_visit(
 #[utoipa::path(
     post, path = "/appointments/{id}/complete", tag = "appointments",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = i64, Path, minimum = 1, description = "Appointment id")),
     responses(
-        (status = 200, body = AppointmentView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Completed", body = AppointmentView),
+        (status = 403, description = "Only the visit's doctor or an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too early (`visit_not_started`), or the visit is not in a state that allows it (`invalid_transition`, `state_changed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn complete(
@@ -321,12 +341,12 @@ pub async fn complete(
 #[utoipa::path(
     post, path = "/appointments/{id}/no-show", tag = "appointments",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = i64, Path, minimum = 1, description = "Appointment id")),
     responses(
-        (status = 200, body = AppointmentView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Marked as a no-show", body = AppointmentView),
+        (status = 403, description = "Only the visit's doctor or an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too early (`visit_not_started`), or the visit is not in a state that allows it (`invalid_transition`, `state_changed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn no_show(

@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub at: String,
     /// The account that acted; null for the system or an anonymous sign-up.
     pub actor_account_id: Option<i64>,
@@ -34,7 +35,10 @@ pub struct AuditEntry {
 pub struct AuditQuery {
     pub entity: Option<String>,
     pub entity_id: Option<i64>,
+    /// `next_cursor` of the page before.
     pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -44,8 +48,8 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     params(AuditQuery),
     responses(
-        (status = 200, body = Page<AuditEntry>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "One page of the log, newest first", body = Page<AuditEntry>),
+        (status = 404, description = "Not an admin: the log is not there for you", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_audit(

@@ -1,6 +1,7 @@
 //! Doctors: the public directory, onboarding by admins, working hours, time off
 //! and free slots.
 
+use super::schema::Weekday;
 use super::{Page, instant_text, parse_cursor, parse_instant};
 use crate::domain::doctor::{Doctor, TimeOff};
 use crate::domain::ids::{DoctorId, TimeOffId};
@@ -74,7 +75,10 @@ pub struct DoctorQuery {
     pub q: Option<String>,
     /// Admins only: include deactivated doctors.
     pub include_inactive: Option<bool>,
+    /// `next_cursor` of the page before.
     pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -83,7 +87,7 @@ pub struct DoctorQuery {
     get, path = "/doctors", tag = "doctors",
     params(DoctorQuery),
     responses(
-        (status = 200, body = Page<DoctorView>),
+        (status = 200, description = "One page of doctors, by id", body = Page<DoctorView>),
     )
 )]
 pub async fn list_doctors(
@@ -118,10 +122,10 @@ pub async fn list_doctors(
 /// One doctor (public).
 #[utoipa::path(
     get, path = "/doctors/{id}", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id")),
     responses(
-        (status = 200, body = DoctorView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The doctor", body = DoctorView),
+        (status = 404, description = "No such doctor (or deactivated, for patients)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_doctor(
@@ -147,7 +151,7 @@ pub struct Specialty {
 /// Specialties practised by active doctors (public).
 #[utoipa::path(
     get, path = "/specialties", tag = "doctors",
-    responses((status = 200, body = Page<Specialty>))
+    responses((status = 200, description = "Every specialty with its number of active doctors, in one page", body = Page<Specialty>))
 )]
 pub async fn specialties(State(state): State<AppState>) -> ApiResult<Json<Page<Specialty>>> {
     let items = doctors::specialties(&state.clinic)
@@ -159,20 +163,54 @@ pub async fn specialties(State(state): State<AppState>) -> ApiResult<Json<Page<S
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "ana.lopez@clinic.example", "password": "a long doctor password",
+    "first_name": "Ana", "last_name": "Lopez", "specialty": "Dermatology",
+    "experience_years": 12, "timezone": "Europe/Madrid", "visit_minutes": 20,
+    "fee": "65.00"
+}))]
 pub struct CreateDoctor {
     /// The doctor's login.
+    #[schema(format = Email, max_length = 254, example = "ana.lopez@clinic.example")]
     pub email: String,
-    /// At least 10 characters.
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub first_name: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub last_name: String,
+    #[schema(
+        min_length = 2,
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        example = "Cardiology"
+    )]
     pub specialty: String,
+    #[schema(minimum = 0, maximum = 80)]
     pub experience_years: i32,
     /// IANA time zone, e.g. `Europe/Berlin`.
+    #[schema(
+        format = "iana-time-zone",
+        max_length = 64,
+        pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+        example = "Europe/Berlin"
+    )]
     pub timezone: String,
     /// Default 30.
+    #[schema(minimum = 5, maximum = 240)]
     pub visit_minutes: Option<i32>,
     /// e.g. `"50.00"`.
+    #[schema(pattern = r"^\s*[0-9]{1,9}(\.[0-9]{0,2})?\s*$", example = "50.00")]
     pub fee: String,
 }
 
@@ -182,8 +220,8 @@ pub struct CreateDoctor {
     security(("bearer" = [])),
     request_body = CreateDoctor,
     responses(
-        (status = 201, body = DoctorView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Onboarded: the doctor can log in", body = DoctorView),
+        (status = 403, description = "Only admins onboard doctors (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`already_registered`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -208,12 +246,37 @@ pub async fn create_doctor(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateDoctor {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub first_name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub last_name: Option<String>,
+    #[schema(
+        min_length = 2,
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        example = "Cardiology"
+    )]
     pub specialty: Option<String>,
+    #[schema(minimum = 0, maximum = 80)]
     pub experience_years: Option<i32>,
+    #[schema(
+        format = "iana-time-zone",
+        max_length = 64,
+        pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+        example = "Europe/Berlin"
+    )]
     pub timezone: Option<String>,
+    #[schema(pattern = r"^\s*[0-9]{1,9}(\.[0-9]{0,2})?\s*$", example = "50.00")]
     pub fee: Option<String>,
     /// `false` deactivates the doctor: hidden from patients, login disabled.
     pub active: Option<bool>,
@@ -223,12 +286,12 @@ pub struct UpdateDoctor {
 #[utoipa::path(
     patch, path = "/doctors/{id}", tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id")),
     request_body = UpdateDoctor,
     responses(
-        (status = 200, body = DoctorView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The doctor as changed", body = DoctorView),
+        (status = 403, description = "Only admins edit doctors (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_doctor(
@@ -254,37 +317,77 @@ pub async fn update_doctor(
 // Working hours
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HoursInterval {
-    /// `monday` .. `sunday`.
+    #[schema(value_type = Weekday)]
     pub weekday: String,
     /// `HH:MM`, local to the doctor's time zone.
+    #[schema(
+        pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        example = "09:00"
+    )]
     pub start: String,
     /// `HH:MM` (`24:00` for midnight at the end of the day).
+    #[schema(
+        pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        example = "09:00"
+    )]
     pub end: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TimeRange {
+    /// `HH:MM`, local to the doctor's time zone.
+    #[schema(
+        pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        example = "09:00"
+    )]
     pub start: String,
+    /// `HH:MM` (`24:00` for midnight at the end of the day).
+    #[schema(
+        pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        example = "09:00"
+    )]
     pub end: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OverrideDay {
-    /// `YYYY-MM-DD`, the doctor's local date.
+    /// The doctor's local date.
+    #[schema(format = Date, example = "2026-12-24")]
     pub date: String,
-    /// The hours that day instead of the weekly ones; empty = closed.
+    /// The hours that day instead of the weekly ones (at most 8); empty = closed.
+    #[schema(max_items = 8)]
     pub intervals: Vec<TimeRange>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "visit_minutes": 30, "buffer_minutes": 5,
+    "weekly": [
+        {"weekday": "monday", "start": "09:00", "end": "12:00"},
+        {"weekday": "monday", "start": "13:00", "end": "17:00"},
+        {"weekday": "wednesday", "start": "09:00", "end": "17:00"}
+    ],
+    "overrides": [{"date": "2026-12-24", "intervals": []}]
+}))]
 pub struct AvailabilityDoc {
+    /// Length of a visit, 5 to 240 minutes.
+    #[schema(minimum = 5, maximum = 240)]
     pub visit_minutes: i32,
-    /// Gap after each visit, minutes.
+    /// Gap after each visit, 0 to 120 minutes.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 120)]
     pub buffer_minutes: i32,
+    /// Weekly hours: at most 8 non-overlapping intervals a weekday.
+    #[schema(max_items = 56)]
     pub weekly: Vec<HoursInterval>,
+    /// Dates whose hours differ from the week's, one entry a date.
     #[serde(default)]
+    #[schema(max_items = 366)]
     pub overrides: Vec<OverrideDay>,
 }
 
@@ -347,10 +450,10 @@ impl From<AvailabilityDoc> for Hours {
 /// A doctor's working hours and visit length (public).
 #[utoipa::path(
     get, path = "/doctors/{id}/availability", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id")),
     responses(
-        (status = 200, body = AvailabilityDoc),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The doctor's hours", body = AvailabilityDoc),
+        (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_availability(
@@ -367,12 +470,12 @@ pub async fn get_availability(
 #[utoipa::path(
     put, path = "/doctors/{id}/availability", tag = "doctors",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id")),
     request_body = AvailabilityDoc,
     responses(
-        (status = 200, body = AvailabilityDoc),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The hours as saved", body = AvailabilityDoc),
+        (status = 403, description = "Only the doctor or an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_availability(
@@ -392,7 +495,9 @@ pub async fn put_availability(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimeOffView {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub start: String,
+    #[schema(format = DateTime)]
     pub end: String,
     pub reason: Option<String>,
 }
@@ -408,11 +513,19 @@ impl From<TimeOff> for TimeOffView {
     }
 }
 
+/// At most 366 days, ending after it starts.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"start": "2026-12-24T00:00:00+01:00", "end": "2026-12-27T00:00:00+01:00", "reason": "Holidays"}))]
 pub struct NewTimeOff {
     /// RFC 3339 with offset.
+    #[schema(format = DateTime)]
     pub start: String,
+    /// RFC 3339 with offset, after `start`.
+    #[schema(format = DateTime)]
     pub end: String,
+    /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -420,10 +533,10 @@ pub struct NewTimeOff {
 #[utoipa::path(
     get, path = "/doctors/{id}/time-off", tag = "doctors",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id")),
     responses(
-        (status = 200, body = Page<TimeOffView>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Current and future time off, in one page", body = Page<TimeOffView>),
+        (status = 404, description = "No such doctor, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_time_off(
@@ -441,11 +554,11 @@ pub async fn list_time_off(
 #[utoipa::path(
     post, path = "/doctors/{id}/time-off", tag = "doctors",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id")),
     request_body = NewTimeOff,
     responses(
-        (status = 201, body = TimeOffView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Added", body = TimeOffView),
+        (status = 404, description = "No such doctor, or not yours to manage", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_time_off(
@@ -469,12 +582,12 @@ pub async fn add_time_off(
     delete, path = "/doctors/{id}/time-off/{time_off_id}", tag = "doctors",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "Doctor id"),
-        ("time_off_id" = i64, Path, description = "Time-off id"),
+        ("id" = i64, Path, minimum = 1, description = "Doctor id"),
+        ("time_off_id" = i64, Path, minimum = 1, description = "Time-off id"),
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such doctor or time off, or not yours to manage", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_time_off(
@@ -491,8 +604,10 @@ pub async fn delete_time_off(
 #[into_params(parameter_in = Query)]
 pub struct SlotQuery {
     /// RFC 3339; default now.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339; default `from` + 14 days; at most 62 days after `from`.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 
@@ -501,20 +616,20 @@ pub struct SlotQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
     #[serde(serialize_with = "super::serialize_instant")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub start: Timestamp,
     #[serde(serialize_with = "super::serialize_instant")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub end: Timestamp,
 }
 
 /// A doctor's free slots (public).
 #[utoipa::path(
     get, path = "/doctors/{id}/slots", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id"), SlotQuery),
+    params(("id" = i64, Path, minimum = 1, description = "Doctor id"), SlotQuery),
     responses(
-        (status = 200, body = Page<SlotView>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The free slots in the window, earliest first, in one page", body = Page<SlotView>),
+        (status = 404, description = "No such doctor (or deactivated)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn free_slots(

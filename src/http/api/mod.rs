@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod audit;
 pub mod doctors;
 pub mod patients;
+pub mod schema;
 pub mod sessions;
 
 use super::AppState;

@@ -22,15 +22,40 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "first_name": "Maria", "last_name": "Rossi", "phone": "+12025550199",
+    "password": "correct horse battery", "date_of_birth": "1985-04-12",
+    "email": "maria.rossi@example.com"
+}))]
 pub struct RegisterPatient {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub first_name: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub last_name: String,
     /// Any common format; stored as E.164. The patient's login.
+    #[schema(
+        format = "phone",
+        min_length = 1,
+        max_length = 40,
+        example = "+12025550123"
+    )]
     pub phone: String,
-    /// At least 10 characters.
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
-    /// `YYYY-MM-DD`.
+    /// Not in the future, not before 1900.
+    #[schema(format = Date, example = "1985-04-12")]
     pub date_of_birth: String,
+    #[schema(format = Email, max_length = 254, example = "pat@example.com")]
     pub email: Option<String>,
 }
 
@@ -42,9 +67,11 @@ pub struct PatientView {
     /// E.164.
     pub phone: String,
     pub email: Option<String>,
+    #[schema(format = Date)]
     pub date_of_birth: String,
     /// Derived from the date of birth, never stored.
     pub age: Option<i16>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -97,9 +124,9 @@ pub async fn register(
 #[utoipa::path(
     get, path = "/patients/{id}", tag = "patients",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Patient id")),
+    params(("id" = i64, Path, minimum = 1, description = "Patient id")),
     responses(
-        (status = 200, body = PatientView),
+        (status = 200, description = "The profile", body = PatientView),
         (status = 404, description = "No such patient, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -113,11 +140,26 @@ pub async fn get_patient(
     Ok(Json(PatientView::from_row(row, today)))
 }
 
+/// The fields a profile change may touch; any other (a phone, a password) is
+/// refused, naming it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdatePatient {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub first_name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub last_name: Option<String>,
-    /// An address, or an empty string to remove it.
+    /// An address, or an empty string to remove it. (Not `format: email`:
+    /// the empty string is not one.)
+    #[schema(max_length = 254, pattern = r"^$|^[^@\s]+@[^@\s]+$")]
     pub email: Option<String>,
 }
 
@@ -125,12 +167,12 @@ pub struct UpdatePatient {
 #[utoipa::path(
     patch, path = "/patients/{id}", tag = "patients",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Patient id")),
+    params(("id" = i64, Path, minimum = 1, description = "Patient id")),
     request_body = UpdatePatient,
     responses(
-        (status = 200, body = PatientView),
+        (status = 200, description = "The profile as changed", body = PatientView),
         (status = 403, description = "A doctor cannot change a patient's profile", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_patient(

@@ -3,6 +3,7 @@
 use super::doctors::DoctorView;
 use super::instant_text;
 use super::patients::PatientView;
+use super::schema::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ClientAddr, CurrentUser, session_cookie};
@@ -21,8 +22,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
 }
 
-/// Patients log in with `phone`, doctors and admins with `email`.
-#[derive(Deserialize, utoipa::ToSchema)]
+/// Patients log in with `phone`, doctors and admins with `email`. The body is
+/// read as one struct so that "both" or "neither" is answered field by field;
+/// the document states the two shapes ([`LoginBody`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -35,20 +39,52 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
+/// A login: a patient's phone or a doctor's or admin's email, with the password.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The OpenAPI document's view of `LoginRequest`.
+#[serde(untagged)]
+pub enum LoginBody {
+    Phone(PhoneLogin),
+    Email(EmailLogin),
+}
+
+/// A patient logs in with the phone they registered.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneLogin {
+    /// Any common format, as at registration.
+    #[schema(example = "+12025550143")]
+    phone: String,
+    password: String,
+}
+
+/// A doctor or an admin logs in with their email.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct EmailLogin {
+    #[schema(example = "doctor@clinic.example")]
+    email: String,
+    password: String,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionCreated {
     /// Send as `Authorization: Bearer <token>`. Also set as an HttpOnly cookie.
     pub token: String,
     /// Send as `X-CSRF-Token` on state-changing calls authenticated by the cookie.
     pub csrf_token: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
+    #[schema(value_type = Role)]
     pub role: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub account_id: i64,
-    /// `patient`, `doctor` or `admin`.
+    #[schema(value_type = Role)]
     pub role: String,
     pub login: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,11 +122,11 @@ async fn start_session(
 /// Log in.
 #[utoipa::path(
     post, path = "/sessions", tag = "sessions",
-    request_body = LoginRequest,
+    request_body = LoginBody,
     responses(
         (status = 201, description = "Logged in; also sets the session cookie", body = SessionCreated),
         (status = 401, description = "Wrong login or password", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither phone nor email given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither or both of phone and email given (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -143,7 +179,7 @@ pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResu
     get, path = "/me", tag = "sessions",
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Me),
+        (status = 200, description = "The account and, for a patient or doctor, their profile", body = Me),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
     )
 )]
