@@ -357,7 +357,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::api::doctors::AvailabilityDoc;
+    use crate::http::api::doctors::hours::AvailabilityDoc;
     use crate::http::api::patients::UpdatePatient;
     use serde_json::json;
 
