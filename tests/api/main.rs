@@ -1,6 +1,9 @@
 //! Integration tests: the real server on a random port, over SQLite and
 //! PostgreSQL. One binary, so it links once.
 
+// Test code may unwrap: a panic is a failed test (Cargo.toml denies it elsewhere).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod accounts;
