@@ -228,3 +228,43 @@ async fn the_database_password_is_never_printed() {
     assert!(out.contains("--database-url"), "{out}");
     assert!(!out.contains("s3cret"), "{out}");
 }
+
+/// The test clock of the browser tests is not in the ordinary build
+/// (docs/decisions/0010-test-clock.md).
+#[cfg(not(feature = "test-clock"))]
+#[tokio::test]
+async fn the_ordinary_build_has_no_test_clock() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = start_binary(db.url(), &[], &[], false).await;
+    let r = client()
+        .post(format!("{}/__test/clock/advance?secs=3600", server.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 404);
+}
+
+/// With `--features test-clock`, loopback clients move the server's clock.
+#[cfg(feature = "test-clock")]
+#[tokio::test]
+async fn the_test_clock_moves_the_servers_time() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = start_binary(db.url(), &[], &[], false).await;
+    let before = jiff::Timestamp::now();
+    let r = client()
+        .post(format!("{}/__test/clock/advance?secs=-7200", server.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.expect("json");
+    let now: jiff::Timestamp = body["now"].as_str().expect("now").parse().expect("instant");
+    let behind = before.as_second() - now.as_second();
+    assert!((7190..=7200).contains(&behind), "{behind} s behind");
+    let r = client()
+        .post(format!("{}/__test/clock/advance?secs=lots", server.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 400);
+}
