@@ -33,16 +33,21 @@ fi
 # Chromium driven by playwright-core, axe-core for accessibility
 # (tests/browser/*.test.mjs; .ci/run installs chromium). One file at a time:
 # each starts its own server and browser on this two-core machine.
+# The binary is the test build: `--features test-clock` lets the doctor's
+# test move the server's clock (docs/decisions/0010-test-clock.md). Same
+# target directory, so only this crate compiles again, not its dependencies;
+# the `cargo build --bins` below puts the ordinary binary back.
 if [ ! -d node_modules ]; then
     npm ci --no-audit --no-fund
 fi
-cargo build --locked --bin medimeet
+cargo build --locked --features test-clock --bin medimeet
 node --test --test-concurrency=1 tests/browser/
 
 # Load, storm and crash smoke (issue 4, docs/PERFORMANCE.md): seconds-long runs
 # of medimeet-load on both backends that assert correctness only (0 double
 # bookings, 0 lost confirmations after kill -9), never speed. Each run exits
 # non-zero on a violation; PostgreSQL being unreachable fails here too.
+# The ordinary build (without the test clock) from here on.
 cargo build --locked --bins
 smoke_dir=$(mktemp -d)
 smoke_admin_url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// The system clock, optionally shifted by a number of seconds. The shift is zero
-/// in production; tests move it forward to reach a visit's start time.
+/// in production; tests move it to reach a visit's start time (the browser
+/// tests over HTTP, in a `test-clock` build: docs/decisions/0010-test-clock.md).
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
@@ -19,7 +20,8 @@ impl Clock {
             .unwrap_or(now)
     }
 
-    /// Moves this clock (and every clone of it) forward by `secs`.
+    /// Moves this clock (and every clone of it) forward by `secs` (back if
+    /// negative).
     pub fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);
     }

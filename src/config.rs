@@ -1,31 +1,249 @@
-//! Settings of a running clinic: every one a flag and an environment variable.
+//! The configuration of a running clinic, as one tree:
+//!
+//! - [`Config`]: what `medimeet serve` runs with: the address, the
+//!   [`DatabaseConfig`] and the [`Settings`];
+//! - [`DatabaseConfig`]: the one place the database URL and the connection
+//!   count live (also flattened into `migrate`, `demo` and `admin create`);
+//! - [`Settings`]: the clinic's policies, also built directly by the tests.
+//!
+//! Every leaf is a flag and an environment variable (README, "Configuration").
+//! Each default is written once, in [`defaults`]: the flags' defaults and the
+//! `Default` impls both read it. Ranges are checked by the flag parser, so a
+//! bad value stops start-up with a message naming the flag.
 
+use crate::domain::person::PhoneRegion;
+use clap::Args;
 use jiff::SignedDuration;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+/// The default of every setting that has one.
+pub mod defaults {
+    use crate::domain::person::PhoneRegion;
+    use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+    pub const LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+    pub const DATABASE_URL: &str = "sqlite:medimeet.db";
+    pub const CANCEL_WINDOW_HOURS: i64 = 24;
+    pub const MIN_NOTICE_MINUTES: i64 = 60;
+    pub const HORIZON_DAYS: i64 = 90;
+    pub const SESSION_HOURS: i64 = 12;
+    pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
+}
+
+/// Everything `serve` runs with.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "MEDIMEET_LISTEN", default_value_t = defaults::LISTEN)]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Which database to open, and with how many connections.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DatabaseConfig {
+    /// Database: `sqlite:PATH` (created if missing) or `postgres://user@host/db`.
+    // `hide_env_values`: `--help` would otherwise print the URL, password and all.
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        default_value = defaults::DATABASE_URL,
+        hide_env_values = true
+    )]
+    pub url: DatabaseUrl,
+
+    /// Database connections: the PostgreSQL pool size (default 16) or the
+    /// SQLite reader connections (default 4).
+    #[arg(
+        long = "db-connections",
+        env = "MEDIMEET_DB_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub connections: Option<u32>,
+}
+
+impl DatabaseConfig {
+    /// `url` with the backend's default number of connections.
+    pub fn new(url: impl Into<DatabaseUrl>) -> Self {
+        Self {
+            url: url.into(),
+            connections: None,
+        }
+    }
+
+    /// The same database with `n` connections.
+    pub fn with_connections(self, n: u32) -> Self {
+        Self {
+            connections: Some(n),
+            ..self
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self::new(defaults::DATABASE_URL)
+    }
+}
+
+/// A database URL. It may hold a password, so it never shows one: `Debug`
+/// and `Display` print `postgres://user:***@host/db`; only [`DatabaseUrl::expose`]
+/// gives the URL itself, to open the connection.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL as written, password included: for the database driver only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`: the password of the
+    /// userinfo (`scheme://user:PASSWORD@host`) and the value of a `password=`
+    /// query parameter (PostgreSQL accepts both). SQLite URLs and paths have
+    /// neither and are shown as written.
+    ///
+    /// The userinfo ends at the last `@` after `://`, so a password holding
+    /// `/`, `?`, `#` or `@` unescaped is hidden too; an `@` in the path or
+    /// query hides more than the password, never less.
+    pub fn redacted(&self) -> Cow<'_, str> {
+        redact(&self.0)
+    }
+}
+
+fn redact(url: &str) -> Cow<'_, str> {
+    // SQLite paths (`sqlite:PATH`, a bare path) hold no password.
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    if url.starts_with("sqlite:") {
+        return Cow::Borrowed(url);
+    }
+    let (head, rest) = url.split_at(scheme_end);
+    let rest: Cow<'_, str> = match rest.rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _password)) => Cow::Owned(format!("{user}:***{}", &rest[at..])),
+            None => Cow::Borrowed(rest),
+        },
+        None => Cow::Borrowed(rest),
+    };
+    let mut out = String::with_capacity(url.len());
+    out.push_str(head);
+    mask_password_params(&rest, &mut out);
+    if out == url {
+        Cow::Borrowed(url)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// Appends `s` to `out` with the value of every `password=` parameter (after a
+/// `?` or `&`) replaced by `***`, up to the next `&` (a `#` does not end it: an
+/// unescaped `#` may be part of the password).
+fn mask_password_params(s: &str, out: &mut String) {
+    const KEY: &str = "password=";
+    let mut rest = s;
+    while let Some(i) = rest.find(['?', '&']) {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        if rest
+            .get(..KEY.len())
+            .is_some_and(|k| k.eq_ignore_ascii_case(KEY))
+        {
+            out.push_str(KEY);
+            out.push_str("***");
+            rest = &rest[rest.find('&').unwrap_or(rest.len())..];
+        }
+    }
+    out.push_str(rest);
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+/// Any text is accepted here; [`crate::store::Store::connect`] says what it
+/// cannot open (without echoing the URL).
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(url))
+    }
+}
 
 /// Policy and behaviour settings shared by `serve` and the tests.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct Settings {
-    /// Hours before a visit after which a patient can no longer cancel or reschedule.
-    #[arg(long, env = "MEDIMEET_CANCEL_WINDOW_HOURS", default_value_t = 24)]
+    /// Hours before a visit after which a patient can no longer cancel or
+    /// reschedule (0 to 720).
+    #[arg(
+        long,
+        env = "MEDIMEET_CANCEL_WINDOW_HOURS",
+        default_value_t = defaults::CANCEL_WINDOW_HOURS,
+        value_parser = clap::value_parser!(i64).range(0..=720)
+    )]
     pub cancel_window_hours: i64,
 
-    /// Minimum notice for a booking, in minutes: slots starting sooner are not offered.
-    /// A negative value also offers slots that started up to that long ago (the
-    /// browser tests use it to book a visit that is already under way).
-    #[arg(long, env = "MEDIMEET_MIN_NOTICE_MINUTES", default_value_t = 60)]
+    /// Minimum notice for a booking, in minutes: slots starting sooner are not
+    /// offered (0 to 10080, a week).
+    #[arg(
+        long,
+        env = "MEDIMEET_MIN_NOTICE_MINUTES",
+        default_value_t = defaults::MIN_NOTICE_MINUTES,
+        value_parser = clap::value_parser!(i64).range(0..=10_080)
+    )]
     pub min_notice_minutes: i64,
 
-    /// How many days ahead patients can book.
-    #[arg(long, env = "MEDIMEET_HORIZON_DAYS", default_value_t = 90)]
+    /// How many days ahead patients can book (1 to 730).
+    #[arg(
+        long,
+        env = "MEDIMEET_HORIZON_DAYS",
+        default_value_t = defaults::HORIZON_DAYS,
+        value_parser = clap::value_parser!(i64).range(1..=730)
+    )]
     pub horizon_days: i64,
 
-    /// How long a login session lasts, in hours.
-    #[arg(long, env = "MEDIMEET_SESSION_HOURS", default_value_t = 12)]
+    /// How long a login session lasts, in hours (1 to 720).
+    #[arg(
+        long,
+        env = "MEDIMEET_SESSION_HOURS",
+        default_value_t = defaults::SESSION_HOURS,
+        value_parser = clap::value_parser!(i64).range(1..=720)
+    )]
     pub session_hours: i64,
 
-    /// Region (ISO 3166 code) assumed for phone numbers written without +country code.
-    #[arg(long, env = "MEDIMEET_PHONE_REGION", default_value = "US")]
-    pub phone_region: String,
+    /// Region (ISO 3166 code, such as US or DE) assumed for phone numbers
+    /// written without +country code.
+    #[arg(long, env = "MEDIMEET_PHONE_REGION", default_value_t = defaults::PHONE_REGION)]
+    pub phone_region: PhoneRegion,
 
     /// Mark the session cookie Secure (set this when serving over HTTPS).
     #[arg(long, env = "MEDIMEET_SECURE_COOKIES", default_value_t = false)]
@@ -40,11 +258,11 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            cancel_window_hours: 24,
-            min_notice_minutes: 60,
-            horizon_days: 90,
-            session_hours: 12,
-            phone_region: "US".into(),
+            cancel_window_hours: defaults::CANCEL_WINDOW_HOURS,
+            min_notice_minutes: defaults::MIN_NOTICE_MINUTES,
+            horizon_days: defaults::HORIZON_DAYS,
+            session_hours: defaults::SESSION_HOURS,
+            phone_region: defaults::PHONE_REGION,
             secure_cookies: false,
             trust_forwarded_for: false,
         }
@@ -63,6 +281,103 @@ impl Settings {
     pub fn policy(&self) -> crate::domain::appointment::Policy {
         crate::domain::appointment::Policy {
             cancel_window: SignedDuration::from_hours(self.cancel_window_hours),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Command, FromArgMatches};
+
+    /// What the flag parser makes of no arguments, with the environment
+    /// variables switched off (so the test does not depend on them).
+    fn parsed_defaults<T: Args + FromArgMatches>() -> T {
+        let cmd = T::augment_args(Command::new("t")).mut_args(|a| a.env(None::<&str>));
+        let matches = cmd.try_get_matches_from(["t"]).unwrap();
+        T::from_arg_matches(&matches).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_the_flags_defaults() {
+        assert_eq!(Settings::default(), parsed_defaults::<Settings>());
+        assert_eq!(
+            DatabaseConfig::default(),
+            parsed_defaults::<DatabaseConfig>()
+        );
+        let cfg = parsed_defaults::<Config>();
+        assert_eq!(cfg.listen, defaults::LISTEN);
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.database.url.expose(), "sqlite:medimeet.db");
+        assert_eq!(cfg.database.connections, None);
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_never_shown() {
+        let cases = [
+            (
+                "postgres://medimeet:s3cret@db.example:5432/clinic",
+                "postgres://medimeet:***@db.example:5432/clinic",
+            ),
+            (
+                "postgresql://u:s3cret@localhost/db?sslmode=require",
+                "postgresql://u:***@localhost/db?sslmode=require",
+            ),
+            // An empty user, a password with URL characters left unescaped.
+            ("postgres://:s3cret/x?y#z@h/db", "postgres://:***@h/db"),
+            ("postgres://u:s3cr@t@h/db", "postgres://u:***@h/db"),
+            // The password as a query parameter.
+            (
+                "postgres://u@h/db?sslmode=disable&password=s3cret&application_name=x",
+                "postgres://u@h/db?sslmode=disable&password=***&application_name=x",
+            ),
+            (
+                "postgres://h/db?PASSWORD=s3cret",
+                "postgres://h/db?password=***",
+            ),
+            (
+                "postgres://h/db?password=s3c#ret",
+                "postgres://h/db?password=***",
+            ),
+            // An `@` after the userinfo.
+            (
+                "postgres://u@h/db?password=s3cret@x&sslmode=disable",
+                "postgres://u@h/db?password=***&sslmode=disable",
+            ),
+            (
+                "postgres://u:s3cret@h/db?password=s3cret",
+                "postgres://u:***@h/db?password=***",
+            ),
+        ];
+        for (raw, shown) in cases {
+            let url = DatabaseUrl::from(raw);
+            assert_eq!(url.to_string(), shown);
+            assert_eq!(format!("{url:?}"), format!("DatabaseUrl({shown:?})"));
+            for text in [url.to_string(), format!("{url:?}"), format!("{url:#?}")] {
+                assert!(!text.contains("s3cr"), "{text}");
+            }
+            assert_eq!(url.expose(), raw, "the driver still gets the password");
+        }
+        let cfg = DatabaseConfig::new("postgres://u:s3cret@h/db").with_connections(3);
+        assert!(!format!("{cfg:?}").contains("s3cret"), "{cfg:?}");
+    }
+
+    #[test]
+    fn a_url_without_a_password_is_shown_as_written() {
+        for raw in [
+            "sqlite:medimeet.db",
+            "sqlite:/var/lib/medimeet/clinic.db",
+            "sqlite:///tmp/a:b@c.db",
+            "/tmp/clinic.db",
+            "relative/clinic.db",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+            "postgres://localhost/db?sslmode=disable",
+            "postgres:///db?host=/run/postgresql",
+            "",
+        ] {
+            let url = DatabaseUrl::from(raw);
+            assert_eq!(url.to_string(), raw);
+            assert_eq!(format!("{url:?}"), format!("DatabaseUrl({raw:?})"));
         }
     }
 }

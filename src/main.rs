@@ -3,12 +3,11 @@
 
 use clap::{Args, Parser, Subcommand};
 use medimeet::clock::Clock;
-use medimeet::config::Settings;
+use medimeet::config::{Config, DatabaseConfig};
 use medimeet::domain::person::{Email, Password};
-use medimeet::startup::{Application, Config, shutdown_signal};
-use medimeet::store::{ConnectOptions, Store};
+use medimeet::startup::{Application, shutdown_signal};
+use medimeet::store::Store;
 use std::io::{BufRead, IsTerminal};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -31,9 +30,9 @@ enum Command {
     /// Run the web server (API, docs, health checks).
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
-    Migrate(DbArgs),
+    Migrate(DatabaseConfig),
     /// Load the demo clinic into an empty database, then exit.
-    Demo(DbArgs),
+    Demo(DatabaseConfig),
     /// Administer accounts.
     Admin {
         #[command(subcommand)]
@@ -50,37 +49,18 @@ enum AdminCommand {
         #[arg(long)]
         email: String,
         #[command(flatten)]
-        db: DbArgs,
+        db: DatabaseConfig,
     },
 }
 
 #[derive(Debug, Clone, Args)]
-struct DbArgs {
-    /// Database: `sqlite:PATH` (created if missing) or `postgres://user@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:medimeet.db")]
-    database_url: String,
-
-    /// Database connections: the PostgreSQL pool size (default 16) or the
-    /// SQLite reader connections (default 4).
-    #[arg(long, env = "MEDIMEET_DB_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
-    db_connections: Option<u32>,
-}
-
-#[derive(Debug, Clone, Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "MEDIMEET_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-
     /// Load a demo clinic if the database is empty, and print its logins.
     #[arg(long, env = "MEDIMEET_DEMO")]
     demo: bool,
 
     #[command(flatten)]
-    db: DbArgs,
-
-    #[command(flatten)]
-    settings: Settings,
+    config: Config,
 }
 
 fn init_logs(format: &str) {
@@ -110,13 +90,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn open(db: &DbArgs) -> Result<Store, String> {
-    let store = Store::connect(&ConnectOptions {
-        url: db.database_url.clone(),
-        max_connections: db.db_connections,
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+async fn open(db: &DatabaseConfig) -> Result<Store, String> {
+    let store = Store::connect(db).await.map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(store)
 }
@@ -207,13 +182,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve(args) => {
-            let cfg = Config {
-                database_url: args.db.database_url.clone(),
-                db_connections: args.db.db_connections,
-                listen: args.listen,
-                settings: args.settings.clone(),
-            };
-            let app = Application::build(&cfg, Clock::default())
+            let app = Application::build(&args.config, Clock::default())
                 .await
                 .map_err(|e| e.to_string())?;
             if args.demo {
@@ -245,9 +214,105 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("not serve")
         };
-        assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.config.listen.to_string(), "127.0.0.1:8080");
         if std::env::var_os("DATABASE_URL").is_none() {
-            assert_eq!(args.db.database_url, "sqlite:medimeet.db");
+            assert_eq!(args.config.database.url.expose(), "sqlite:medimeet.db");
+        }
+    }
+
+    /// The error clap gives for `medimeet serve ARGS`, as text.
+    fn serve_error(args: &[&str]) -> String {
+        let argv = ["medimeet", "serve"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => panic!("{args:?} accepted: {cli:?}"),
+            Err(e) => {
+                assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{e}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_settings_stop_start_up_naming_the_flag() {
+        for (args, flag) in [
+            (&["--horizon-days", "0"][..], "--horizon-days"),
+            (&["--horizon-days", "731"], "--horizon-days"),
+            (&["--min-notice-minutes=-60"], "--min-notice-minutes"),
+            (&["--min-notice-minutes", "10081"], "--min-notice-minutes"),
+            (&["--cancel-window-hours=-1"], "--cancel-window-hours"),
+            (&["--cancel-window-hours", "721"], "--cancel-window-hours"),
+            (&["--session-hours", "0"], "--session-hours"),
+            (&["--session-hours", "721"], "--session-hours"),
+            (&["--db-connections", "0"], "--db-connections"),
+            (&["--db-connections", "1001"], "--db-connections"),
+            (&["--phone-region", "XX"], "--phone-region"),
+            (&["--phone-region", "USA"], "--phone-region"),
+        ] {
+            let message = serve_error(args);
+            assert!(message.contains(flag), "{args:?}: {message}");
+        }
+        assert!(serve_error(&["--phone-region", "XX"]).contains("ISO 3166"));
+    }
+
+    #[test]
+    fn the_ends_of_each_range_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "medimeet",
+            "serve",
+            "--horizon-days",
+            "730",
+            "--min-notice-minutes",
+            "0",
+            "--cancel-window-hours",
+            "0",
+            "--session-hours",
+            "720",
+            "--db-connections",
+            "1000",
+            "--phone-region",
+            "de",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let s = &args.config.settings;
+        assert_eq!(
+            (
+                s.horizon_days,
+                s.min_notice_minutes,
+                s.cancel_window_hours,
+                s.session_hours
+            ),
+            (730, 0, 0, 720)
+        );
+        assert_eq!(s.phone_region.to_string(), "DE");
+        assert_eq!(args.config.database.connections, Some(1000));
+    }
+
+    #[test]
+    fn every_command_that_opens_the_database_takes_the_same_flags() {
+        let url = "postgres://u:pw@localhost/clinic";
+        for argv in [
+            &["medimeet", "migrate"][..],
+            &["medimeet", "demo"],
+            &["medimeet", "admin", "create", "--email", "a@b.cd"],
+            &["medimeet", "serve"],
+        ] {
+            let argv = argv
+                .iter()
+                .copied()
+                .chain(["--database-url", url, "--db-connections", "3"]);
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let db = match cli.command {
+                Command::Migrate(db) | Command::Demo(db) => db,
+                Command::Admin {
+                    command: AdminCommand::Create { db, .. },
+                } => db,
+                Command::Serve(args) => args.config.database,
+            };
+            assert_eq!(db, DatabaseConfig::new(url).with_connections(3));
+            assert!(!format!("{db:?}").contains("pw"), "{db:?}");
         }
     }
 

@@ -2,23 +2,14 @@
 //! first, so tests pass port 0 and go through the real TCP stack.
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::Config;
 use crate::http::{AppState, app};
-use crate::store::{ConnectOptions, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::usecases::Clinic;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub database_url: String,
-    /// `None`: the backend's default (see [`ConnectOptions`]).
-    pub db_connections: Option<u32>,
-    pub listen: SocketAddr,
-    pub settings: Settings,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -42,11 +33,7 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database and binds the listener.
     pub async fn build(cfg: &Config, clock: Clock) -> Result<Self, StartupError> {
-        let store = Store::connect(&ConnectOptions {
-            url: cfg.database_url.clone(),
-            max_connections: cfg.db_connections,
-        })
-        .await?;
+        let store = Store::connect(&cfg.database).await?;
         store.migrate().await?;
         Self::with_store(cfg, store, clock).await
     }

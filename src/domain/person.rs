@@ -56,14 +56,51 @@ impl Errors {
     }
 }
 
+/// The region (an ISO 3166 code such as `US`) in which phone numbers written
+/// without `+country code` are read: one the phone number library has
+/// numbering data for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(phonenumber::country::Id);
+
+impl PhoneRegion {
+    pub const US: Self = Self(phonenumber::country::Id::US);
+}
+
+impl FromStr for PhoneRegion {
+    type Err = String;
+
+    /// `us`, ` US ` and `US` are all `US`; an unknown code is refused.
+    fn from_str(input: &str) -> Result<Self, String> {
+        let code = input.trim().to_ascii_uppercase();
+        phonenumber::country::Id::from_str(&code)
+            .ok()
+            .filter(|_| {
+                phonenumber::metadata::DATABASE
+                    .by_id(code.as_str())
+                    .is_some()
+            })
+            .map(Self)
+            .ok_or_else(|| {
+                "not a region with phone numbers: expected an ISO 3166 code such as US, GB or DE"
+                    .to_owned()
+            })
+    }
+}
+
+impl fmt::Display for PhoneRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_ref())
+    }
+}
+
 /// A phone number normalized to E.164 (`+15551234567`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phone(String);
 
 impl Phone {
     /// Parses a phone number; numbers without a leading `+` are read in
-    /// `default_region` (an ISO 3166 code such as `US`).
-    pub fn parse(input: &str, default_region: &str) -> Result<Self, FieldError> {
+    /// `default_region`.
+    pub fn parse(input: &str, default_region: PhoneRegion) -> Result<Self, FieldError> {
         let input = input.trim();
         let bad = || FieldError::new("phone", "is not a valid phone number");
         if input.is_empty() {
@@ -75,7 +112,7 @@ impl Phone {
         let region = if input.starts_with('+') {
             None
         } else {
-            phonenumber::country::Id::from_str(default_region).ok()
+            Some(default_region.0)
         };
         let number = phonenumber::parse(region, input).map_err(|_| bad())?;
         if !phonenumber::is_valid(&number) {
@@ -283,23 +320,41 @@ mod tests {
     #[test]
     fn phones_are_normalized_to_e164() {
         assert_eq!(
-            Phone::parse("+1 (202) 555-0143", "US").map(|p| p.0),
+            Phone::parse("+1 (202) 555-0143", PhoneRegion::US).map(|p| p.0),
             Ok("+12025550143".to_owned())
         );
         assert_eq!(
-            Phone::parse("(202) 555-0143", "US").map(|p| p.0),
+            Phone::parse("(202) 555-0143", PhoneRegion::US).map(|p| p.0),
             Ok("+12025550143".to_owned())
         );
         assert_eq!(
-            Phone::parse("030 1234567", "DE").map(|p| p.0),
+            Phone::parse("030 1234567", "DE".parse().unwrap()).map(|p| p.0),
             Ok("+49301234567".to_owned())
         );
     }
 
     #[test]
+    fn phone_regions_are_iso_codes_with_numbering_data() {
+        for (input, shown) in [("US", "US"), ("de", "DE"), (" gb ", "GB"), ("IN", "IN")] {
+            assert_eq!(
+                input.parse::<PhoneRegion>().map(|r| r.to_string()),
+                Ok(shown.to_owned())
+            );
+        }
+        // Not codes, or codes of no numbering plan (Antarctica, the EU).
+        for bad in ["", "U", "USA", "XX", "AQ", "EU", "+1", "us-east"] {
+            assert!(bad.parse::<PhoneRegion>().is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(PhoneRegion::US.to_string(), "US");
+    }
+
+    #[test]
     fn invalid_phones_are_refused() {
         for bad in ["", "hello", "+1 555", "12", "+999 1234567890"] {
-            assert!(Phone::parse(bad, "US").is_err(), "{bad} accepted");
+            assert!(
+                Phone::parse(bad, PhoneRegion::US).is_err(),
+                "{bad} accepted"
+            );
         }
     }
 

@@ -8,6 +8,8 @@ pub mod error;
 pub mod extract;
 mod openapi;
 pub mod pages;
+#[cfg(feature = "test-clock")]
+mod test_clock;
 
 use crate::usecases::Clinic;
 use axum::Router;
@@ -49,7 +51,10 @@ pub fn app(state: AppState) -> Router {
         api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/v1/openapi.json"),
         title: Some("medimeet API"),
     });
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "test-clock")]
+    let router = router.merge(test_clock::router());
+    router
         .merge(api_routes)
         .route(
             "/api/v1/openapi.json",

@@ -5,6 +5,7 @@
 //! Nothing in the server calls this module.
 
 use super::{Result, Store, StoreError, on_read, on_write};
+use crate::config::DatabaseUrl;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 // ---------------------------------------------------------------------------
@@ -42,8 +43,8 @@ pub struct StoredAppointment {
 impl Store {
     /// Opens the database for checks only: SQLite read-only connections with the
     /// server's settings, PostgreSQL sessions in read-only transaction mode.
-    pub async fn connect_read_only(url: &str) -> Result<Self> {
-        let url = url.trim();
+    pub async fn connect_read_only(url: &DatabaseUrl) -> Result<Self> {
+        let url = url.expose().trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
                 .map_err(|e| StoreError::Url(e.to_string()))?

@@ -42,6 +42,7 @@ pub use doctors::*;
 pub use schedule::*;
 pub use stats::*;
 
+use crate::config::DatabaseConfig;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -267,17 +268,6 @@ impl BeginWrite for PgPool {
     }
 }
 
-/// How to open the database.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    pub url: String,
-    /// Connections in the PostgreSQL pool (default 16: enough concurrent
-    /// commits for PostgreSQL to flush them together), or SQLite reader
-    /// connections (default 4: each is a thread, and more than twice the cores
-    /// adds thread switches, not throughput). See docs/PERFORMANCE.md.
-    pub max_connections: Option<u32>,
-}
-
 /// The settings of every SQLite connection (the server's, and the load tool's
 /// baseline and checks): WAL, `synchronous=FULL`, foreign keys on.
 pub(crate) fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
@@ -300,11 +290,16 @@ pub(crate) fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
 }
 
 impl Store {
-    /// Opens the database named by `opts.url` (`sqlite:PATH` or a bare path for
+    /// Opens the database named by `db.url` (`sqlite:PATH` or a bare path for
     /// SQLite, `postgres://...` for PostgreSQL), creating a SQLite file if missing.
     /// Does not migrate: call [`Store::migrate`].
-    pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
-        let url = opts.url.trim();
+    ///
+    /// `db.connections` is the PostgreSQL pool size (default 16: enough
+    /// concurrent commits for PostgreSQL to flush them together), or the SQLite
+    /// reader connections (default 4: each is a thread, and more than twice the
+    /// cores adds thread switches, not throughput). See docs/PERFORMANCE.md.
+    pub async fn connect(db: &DatabaseConfig) -> Result<Self> {
+        let url = db.url.expose().trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Url(e.to_string()))?
@@ -322,7 +317,7 @@ impl Store {
                         Ok(true)
                     })
                 })
-                .max_connections(opts.max_connections.unwrap_or(16).max(1))
+                .max_connections(db.connections.unwrap_or(16).max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -340,7 +335,7 @@ impl Store {
             .await?;
         let read = SqlitePoolOptions::new()
             .test_before_acquire(false)
-            .max_connections(opts.max_connections.unwrap_or(4).max(1))
+            .max_connections(db.connections.unwrap_or(4).max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(base.read_only(true))
             .await?;
@@ -417,5 +412,30 @@ impl LockDoctor for sqlx::Transaction<'static, sqlx::Postgres> {
             .execute(&mut **self)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A URL the store cannot open is reported without the URL, so its
+    /// password stays out of the error (which `main` prints).
+    #[tokio::test]
+    async fn a_bad_url_is_reported_without_its_password() {
+        for url in [
+            "postgres://medimeet:s3cret@localhost:99999999/clinic",
+            "postgres://medimeet:s3cret@[::1/clinic",
+            "mysql://medimeet:s3cret@localhost/clinic",
+        ] {
+            let err = Store::connect(&DatabaseConfig::new(url))
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{url} opened"));
+            assert!(matches!(err, StoreError::Url(_)), "{url}: {err:?}");
+            for text in [err.to_string(), format!("{err:?}")] {
+                assert!(!text.contains("s3cret"), "{text}");
+            }
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), migrated, and removed when
 //! the guard is dropped. PostgreSQL being down is a failure, never a skip.
 
-use super::{ConnectOptions, Store};
+use super::Store;
+use crate::config::DatabaseConfig;
 use sqlx::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +79,9 @@ pub async fn fresh(backend: Backend) -> (Store, Guard) {
             (url, Guard::Postgres { admin, name })
         }
     };
-    let store = Store::connect(&ConnectOptions {
-        url,
-        max_connections: None,
-    })
-    .await
-    .expect("open the test database");
+    let store = Store::connect(&DatabaseConfig::new(url))
+        .await
+        .expect("open the test database");
     store.migrate().await.expect("migrate");
     (store, guard)
 }

@@ -60,6 +60,13 @@ impl Clinic {
         self.clock.now()
     }
 
+    /// Moves the clock of every operation by `secs` (back if negative): the
+    /// test clock of the browser tests, absent from production builds.
+    #[cfg(feature = "test-clock")]
+    pub fn advance_clock(&self, secs: i64) {
+        self.clock.advance(secs);
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

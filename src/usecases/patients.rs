@@ -41,7 +41,7 @@ pub async fn register(clinic: &Clinic, req: &Registration) -> Result<Patient> {
     let mut errs = Errors::default();
     let first = errs.check(Name::parse("first_name", &req.first_name));
     let last = errs.check(Name::parse("last_name", &req.last_name));
-    let phone = errs.check(Phone::parse(&req.phone, &clinic.settings().phone_region));
+    let phone = errs.check(Phone::parse(&req.phone, clinic.settings().phone_region));
     let password = errs.check(Password::parse("password", &req.password));
     let dob = errs.check(DateOfBirth::parse(&req.date_of_birth, today));
     let email = match req.email.as_deref().map(str::trim) {
@@ -172,7 +172,7 @@ pub async fn find_by_phone(
     phone: &str,
 ) -> Result<Option<PatientId>> {
     super::doctors::require_admin(caller)?;
-    let phone = Phone::parse(phone, &clinic.settings().phone_region)
-        .map_err(|e| Error::Invalid(vec![e]))?;
+    let phone =
+        Phone::parse(phone, clinic.settings().phone_region).map_err(|e| Error::Invalid(vec![e]))?;
     Ok(clinic.store.patient_id_by_phone(phone.as_str()).await?)
 }

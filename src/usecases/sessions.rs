@@ -3,7 +3,7 @@
 use super::{Caller, Clinic, Error, Result};
 use crate::auth;
 use crate::domain::caller::Role;
-use crate::domain::person::{Email, Phone};
+use crate::domain::person::{Email, Phone, PhoneRegion};
 use crate::domain::throttle::ThrottlePolicy;
 use crate::store::SessionUser;
 use jiff::{SignedDuration, Timestamp};
@@ -52,7 +52,7 @@ pub struct Session {
 }
 
 /// The login as stored; `None` if it cannot be anyone's.
-fn normalize(login: &Login, region: &str) -> Option<String> {
+fn normalize(login: &Login, region: PhoneRegion) -> Option<String> {
     match login {
         Login::Phone(p) => Phone::parse(p, region).ok().map(|p| p.as_str().to_owned()),
         Login::Email(e) => Email::parse("email", e).ok().map(|e| e.as_str().to_owned()),
@@ -81,7 +81,7 @@ pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
     let now = clinic.now();
     let secs = now.as_second();
     let settings = clinic.settings();
-    let login = normalize(&creds.login, &settings.phone_region);
+    let login = normalize(&creds.login, settings.phone_region);
     let addr_key = format!("addr:{}", creds.client);
     let login_key = login.as_ref().map(|l| format!("login:{l}"));
 

@@ -1,5 +1,6 @@
 //! The real binary: `admin create` reads the password from stdin, `migrate`
-//! migrates, `serve` logs one line per request and never a secret.
+//! migrates, `serve` logs one line per request and never a secret, refuses
+//! settings out of range and never prints the database password.
 
 use crate::helpers::{Backend, TestDb, client, next_phone, start_binary};
 use serde_json::{Value, json};
@@ -152,3 +153,118 @@ async fn the_first_admin_is_created_from_stdin_and_can_log_in(backend: Backend) 
 }
 
 crate::both_backends!(the_first_admin_is_created_from_stdin_and_can_log_in);
+
+/// `medimeet serve ARGS` with `env`, which must exit at once: its exit code
+/// and everything it printed.
+async fn serve_exits(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = medimeet();
+    cmd.arg("serve")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+        .await
+        .expect("exits at once")
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// A setting out of its range stops start-up before anything is opened, with
+/// a message naming the flag, whether it came as a flag or from the
+/// environment (the browser tests once ran with a negative notice).
+#[tokio::test]
+async fn out_of_range_settings_stop_start_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("never.db");
+    let url = format!("sqlite:{}", db.display());
+    let base = ["--listen", "127.0.0.1:0", "--database-url", url.as_str()];
+    for (args, env, flag, why) in [
+        (
+            &["--horizon-days", "0"][..],
+            &[][..],
+            "'--horizon-days",
+            "0 is not in 1..=730",
+        ),
+        (
+            &[],
+            &[("MEDIMEET_MIN_NOTICE_MINUTES", "-60")],
+            "'--min-notice-minutes",
+            "-60 is not in 0..=10080",
+        ),
+        (
+            &["--phone-region", "XX"],
+            &[],
+            "'--phone-region",
+            "ISO 3166",
+        ),
+    ] {
+        let (code, out) = serve_exits(&[&base[..], args].concat(), env).await;
+        assert_eq!(code, Some(2), "{args:?} {env:?}: {out}");
+        assert!(out.contains(flag) && out.contains(why), "{out}");
+    }
+    assert!(!db.exists(), "no database is opened with a bad setting");
+}
+
+/// The database URL's password shows nowhere: not in the error of a URL
+/// that cannot be opened, nor in `--help` (which shows the environment).
+#[tokio::test]
+async fn the_database_password_is_never_printed() {
+    let url = "postgres://medimeet:s3cret-pw@127.0.0.1:99999/clinic";
+    let (ok, out) = run_with_stdin(&["migrate", "--database-url", url], "").await;
+    assert!(!ok && out.contains("invalid database URL"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+
+    let (code, out) = serve_exits(&["--help"], &[("DATABASE_URL", url)]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("--database-url"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+}
+
+/// The test clock of the browser tests is not in the ordinary build
+/// (docs/decisions/0010-test-clock.md).
+#[cfg(not(feature = "test-clock"))]
+#[tokio::test]
+async fn the_ordinary_build_has_no_test_clock() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = start_binary(db.url(), &[], &[], false).await;
+    let r = client()
+        .post(format!("{}/__test/clock/advance?secs=3600", server.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 404);
+}
+
+/// With `--features test-clock`, loopback clients move the server's clock.
+#[cfg(feature = "test-clock")]
+#[tokio::test]
+async fn the_test_clock_moves_the_servers_time() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = start_binary(db.url(), &[], &[], false).await;
+    let before = jiff::Timestamp::now();
+    let r = client()
+        .post(format!("{}/__test/clock/advance?secs=-7200", server.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.expect("json");
+    let now: jiff::Timestamp = body["now"].as_str().expect("now").parse().expect("instant");
+    let behind = before.as_second() - now.as_second();
+    assert!((7190..=7200).contains(&behind), "{behind} s behind");
+    let r = client()
+        .post(format!("{}/__test/clock/advance?secs=lots", server.base))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 400);
+}

@@ -10,8 +10,8 @@
 #![allow(dead_code)]
 
 use medimeet::clock::Clock;
-use medimeet::config::Settings;
-use medimeet::startup::{Application, Config};
+use medimeet::config::{Config, DatabaseConfig, Settings};
+use medimeet::startup::Application;
 use medimeet::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -229,9 +229,8 @@ pub async fn spawn_on(url: &str, backend: Backend, settings: Settings, clock: Cl
         .with_test_writer()
         .try_init();
     let cfg = Config {
-        database_url: url.to_owned(),
-        db_connections: Some(8),
         listen: "127.0.0.1:0".parse().expect("addr"),
+        database: DatabaseConfig::new(url).with_connections(8),
         settings,
     };
     let app = Application::build(&cfg, clock.clone())

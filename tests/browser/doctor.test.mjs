@@ -1,19 +1,22 @@
 // A doctor changes their working hours (with a preview of the slots), sees a
 // new booking in the week view and marks it completed.
 //
-// Completing a visit needs the visit to have started. The server runs with
-// MEDIMEET_MIN_NOTICE_MINUTES=-60, an ordinary setting: slots that started up
-// to an hour ago are still offered, so the patient can book one that is
-// already under way and the doctor can complete it at once.
+// Completing a visit needs the visit to have started. The server is the test
+// build (`cargo build --features test-clock`), whose clock the test moves
+// (docs/decisions/0010-test-clock.md): two hours back before the patient
+// books, so with the ordinary hour of notice the slot under way now (it
+// started up to an hour ago) is still ahead of the server and bookable; then
+// two hours forward again, so the visit has started and the doctor completes
+// it at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, freeTimes, DEMO } from './helpers.mjs';
+import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, freeTimes, moveClock, DEMO } from './helpers.mjs';
 
 let server;
 let chromium;
 
 before(async () => {
-  server = await startServer({ MEDIMEET_MIN_NOTICE_MINUTES: '-60' });
+  server = await startServer();
   chromium = await launch();
 });
 
@@ -75,7 +78,8 @@ test('a doctor sets working hours, sees a new booking in the week and completes 
   assert.ok(await doctor.getByText('Conference').isVisible());
 
   // A patient books the slot that is under way right now (it started less
-  // than an hour ago), and one more later this week.
+  // than an hour ago): the server's clock goes two hours back first.
+  await moveClock(url, -2 * 3600);
   const patient = await newPage(chromium.browser, { timezoneId: 'Europe/London' });
   await login(patient, url, DEMO.patient.login, DEMO.patient.password);
   await patient.goto(`${url}/doctors?q=Whitaker`);
@@ -88,6 +92,8 @@ test('a doctor sets working hours, sees a new booking in the week and completes 
   await patient.waitForURL(/\/appointments\/\d+$/);
   const visitId = new URL(patient.url()).pathname.split('/').pop();
   assert.ok(await patient.getByText('20 min').isVisible(), 'the new visit length applies');
+  // Back to the present: the visit has started.
+  await moveClock(url, 2 * 3600);
 
   // The doctor sees it in the week view and marks it completed.
   await nav(doctor, 'My week');

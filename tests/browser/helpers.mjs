@@ -55,6 +55,15 @@ export async function startServer(env = {}) {
   return { url, stop };
 }
 
+/** Moves the server's clock `secs` seconds (back if negative). Only a binary
+ * built with `--features test-clock` can (docs/decisions/0010-test-clock.md);
+ * scripts/test.sh builds the browser tests' binary so. */
+export async function moveClock(url, secs) {
+  const r = await fetch(`${url}/__test/clock/advance?secs=${secs}`, { method: 'POST' });
+  assert.equal(r.status, 200,
+    `the server has no test clock (${r.status}): build it with cargo build --features test-clock --bin medimeet`);
+}
+
 /** Debian's Chromium, headless, with the flags that keep it off the network
  * (Playwright gives each launch a fresh temporary profile). */
 export async function launch() {

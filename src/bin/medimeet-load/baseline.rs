@@ -2,6 +2,7 @@
 //! HTTP runs measure it too, after the run, unless `--no-baseline`).
 
 use crate::{BaselineArgs, MAX_DURATION_SECS, MAX_REQUESTS, check, client};
+use medimeet::config::DatabaseUrl;
 use std::time::Duration;
 
 pub async fn run(a: BaselineArgs) -> Result<bool, String> {
@@ -20,8 +21,8 @@ pub async fn run(a: BaselineArgs) -> Result<bool, String> {
     Ok(true)
 }
 
-pub fn backend_of(url: &str) -> &'static str {
-    if url.starts_with("postgres") {
+pub fn backend_of(url: &DatabaseUrl) -> &'static str {
+    if url.expose().trim().starts_with("postgres") {
         "postgres"
     } else {
         "sqlite"
@@ -29,7 +30,7 @@ pub fn backend_of(url: &str) -> &'static str {
 }
 
 /// SQLite has exactly one writer connection, whatever is asked.
-pub fn effective_connections(url: &str, asked: &[u32]) -> Vec<u32> {
+pub fn effective_connections(url: &DatabaseUrl, asked: &[u32]) -> Vec<u32> {
     if backend_of(url) == "sqlite" {
         vec![1]
     } else {

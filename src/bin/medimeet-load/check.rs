@@ -3,7 +3,8 @@
 
 use crate::scenario::{Booking, Expect};
 use crate::stats::quantile_ms;
-use medimeet::store::{ConnectOptions, Store};
+use medimeet::config::{DatabaseConfig, DatabaseUrl};
+use medimeet::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,7 +71,7 @@ impl Verdict {
 
 /// Reads the database (read-only) and compares it with what clients saw.
 pub async fn verify(
-    database_url: &str,
+    database_url: &DatabaseUrl,
     bookings: &[Booking],
     client_double_confirmed: u64,
 ) -> Result<Verdict, String> {
@@ -129,17 +130,15 @@ pub struct Baseline {
 /// synchronous=FULL, one writer connection; PostgreSQL: a pool of
 /// `connections`), from `connections` concurrent writers.
 pub async fn baseline(
-    database_url: &str,
+    database_url: &DatabaseUrl,
     connections: u32,
     duration: Duration,
     max_commits: u64,
 ) -> Result<Baseline, String> {
-    let store = Store::connect(&ConnectOptions {
-        url: database_url.to_owned(),
-        max_connections: Some(connections),
-    })
-    .await
-    .map_err(|e| format!("baseline: cannot open the database: {e}"))?;
+    let store =
+        Store::connect(&DatabaseConfig::new(database_url.clone()).with_connections(connections))
+            .await
+            .map_err(|e| format!("baseline: cannot open the database: {e}"))?;
     store
         .baseline_prepare()
         .await

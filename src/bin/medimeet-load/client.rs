@@ -6,6 +6,7 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, Request, header};
 use hyper_util::rt::TokioIo;
+use medimeet::config::DatabaseUrl;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -163,8 +164,8 @@ impl Conn {
 
 /// Whether a database URL points at this machine (PostgreSQL on loopback or a
 /// Unix socket; SQLite files always are).
-pub async fn database_is_local(url: &str) -> Result<(), String> {
-    let url = url.trim();
+pub async fn database_is_local(url: &DatabaseUrl) -> Result<(), String> {
+    let url = url.expose().trim();
     let Some(rest) = url
         .strip_prefix("postgres://")
         .or_else(|| url.strip_prefix("postgresql://"))
@@ -216,15 +217,19 @@ mod tests {
 
     #[tokio::test]
     async fn only_local_databases_are_accepted() {
-        assert!(database_is_local("sqlite:/tmp/x.db").await.is_ok());
+        assert!(database_is_local(&"sqlite:/tmp/x.db".into()).await.is_ok());
         assert!(
-            database_is_local("postgres://postgres@127.0.0.1:5432/db")
+            database_is_local(&"postgres://postgres@127.0.0.1:5432/db".into())
                 .await
                 .is_ok()
         );
-        assert!(database_is_local("postgres://u@localhost/db").await.is_ok());
         assert!(
-            database_is_local("postgres://u@10.1.2.3:5432/db")
+            database_is_local(&"postgres://u@localhost/db".into())
+                .await
+                .is_ok()
+        );
+        assert!(
+            database_is_local(&"postgres://u@10.1.2.3:5432/db".into())
                 .await
                 .is_err()
         );

@@ -5,6 +5,7 @@ use crate::scenario::{self, Booking, Client, Limits, SlotSupply};
 use crate::server::{Server, ServerSpec};
 use crate::{CrashArgs, MAX_CLIENTS, MAX_REQUESTS, check, client, stats};
 use jiff::Timestamp;
+use medimeet::config::DatabaseConfig;
 use medimeet::store::seed::SeedSpec;
 use std::time::{Duration, Instant};
 
@@ -55,8 +56,7 @@ pub async fn run(a: CrashArgs) -> Result<bool, String> {
     }
     let spec = ServerSpec {
         binary: a.binary.clone(),
-        database_url: a.database_url.clone(),
-        db_connections: None,
+        database: DatabaseConfig::new(a.database_url.clone()),
         log_file: a.server_log.clone(),
         log_level: Some("warn".into()),
         env: Vec::new(),

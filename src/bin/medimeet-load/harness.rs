@@ -7,6 +7,7 @@ use crate::client::{self, Target};
 use crate::scenario::{self, Booking, Client, DoctorInfo, Limits};
 use crate::server::{self, Server, ServerSpec};
 use crate::{Common, MAX_CLIENTS, MAX_DURATION_SECS, MAX_REQUESTS, check, stats};
+use medimeet::config::DatabaseConfig;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,8 +39,10 @@ impl Servers {
             };
             let spec = ServerSpec {
                 binary: binary.clone(),
-                database_url: url.clone(),
-                db_connections: c.db_connections,
+                database: DatabaseConfig {
+                    url: url.clone(),
+                    connections: c.db_connections,
+                },
                 log_file: c.server_log.clone(),
                 log_level: c.server_log_level.clone(),
                 env: Vec::new(),

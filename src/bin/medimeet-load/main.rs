@@ -27,6 +27,7 @@ mod stats;
 mod storm;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use medimeet::config::DatabaseUrl;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -90,8 +91,8 @@ struct Common {
     server_log: Option<PathBuf>,
     /// The server's database: enables the checks after the run (read-only) and
     /// the baseline. Required with --spawn.
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: Option<String>,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<DatabaseUrl>,
     /// Concurrent virtual patients.
     #[arg(long, default_value_t = 64)]
     clients: usize,
@@ -194,8 +195,8 @@ struct ReadsArgs {
 
 #[derive(Debug, Args)]
 struct BaselineArgs {
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: DatabaseUrl,
     #[arg(long, value_delimiter = ',', default_value = "1,16")]
     connections: Vec<u32>,
     #[arg(long, default_value_t = 5)]
@@ -206,8 +207,8 @@ struct BaselineArgs {
 
 #[derive(Debug, Args)]
 struct SeedArgs {
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: DatabaseUrl,
     #[arg(long, default_value_t = 100)]
     doctors: u64,
     #[arg(long, default_value_t = 10_000)]
@@ -244,8 +245,8 @@ struct CrashArgs {
     /// The `medimeet` binary to start and kill.
     #[arg(long)]
     binary: PathBuf,
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: DatabaseUrl,
     #[arg(long, default_value_t = 20)]
     iterations: u32,
     #[arg(long, default_value_t = 32)]
@@ -267,8 +268,8 @@ struct CrashArgs {
 
 #[derive(Debug, Args)]
 struct ExplainArgs {
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: DatabaseUrl,
     #[arg(long)]
     doctor: Option<i64>,
     #[arg(long)]

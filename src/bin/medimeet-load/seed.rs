@@ -3,8 +3,9 @@
 
 use crate::{SeedArgs, client};
 use jiff::Timestamp;
+use medimeet::config::{DatabaseConfig, DatabaseUrl};
+use medimeet::store::Store;
 use medimeet::store::seed::SeedSpec;
-use medimeet::store::{ConnectOptions, Store};
 use std::time::{Duration, Instant};
 
 fn parse_hours(s: &str) -> Result<Vec<(i32, i32)>, String> {
@@ -100,13 +101,10 @@ pub async fn run(a: SeedArgs) -> Result<bool, String> {
 
 /// The database at `url` with its schema up to date, on a small pool (the
 /// seeding and crash runs write through one or two connections).
-pub async fn open_migrated(url: &str) -> Result<Store, String> {
-    let store = Store::connect(&ConnectOptions {
-        url: url.to_owned(),
-        max_connections: Some(2),
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+pub async fn open_migrated(url: &DatabaseUrl) -> Result<Store, String> {
+    let store = Store::connect(&DatabaseConfig::new(url.clone()).with_connections(2))
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(store)
 }

@@ -2,6 +2,7 @@
 
 use crate::client::{Conn, Target};
 use hyper::Method;
+use medimeet::config::DatabaseConfig;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,8 +18,8 @@ pub struct Server {
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
     pub binary: PathBuf,
-    pub database_url: String,
-    pub db_connections: Option<u32>,
+    /// The servers' `--database-url` and `--db-connections`.
+    pub database: DatabaseConfig,
     /// Appended to, if set; otherwise the server's output is discarded.
     pub log_file: Option<PathBuf>,
     /// `RUST_LOG` for the server; `None` keeps its default (`info`).
@@ -55,14 +56,11 @@ impl Server {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(&spec.binary);
-        cmd.args([
-            "serve",
-            "--listen",
-            &listen,
-            "--database-url",
-            &spec.database_url,
-        ]);
-        if let Some(n) = spec.db_connections {
+        cmd.args(["serve", "--listen", &listen]);
+        // In the environment, not the arguments: any password in the URL
+        // then stays out of the process list.
+        cmd.env("DATABASE_URL", spec.database.url.expose());
+        if let Some(n) = spec.database.connections {
             cmd.args(["--db-connections", &n.to_string()]);
         }
         if let Some(level) = &spec.log_level {
