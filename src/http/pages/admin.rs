@@ -5,12 +5,14 @@ use super::charts::{ColumnChart, Segment, Share, stacked};
 use super::doctor::{
     Empty, HoursCtx, Pairs, TimeOffForm, delete_time_off, post_hours, post_time_off, show_hours,
 };
+use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
+use super::flash::Flash;
 use super::fmt;
+use super::forms::UserForm;
+use super::layout::Layout;
 use super::patient::{Choice, id_of, today_in};
-use super::{
-    Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
-    render_status,
-};
+use super::render::{render, render_status};
+use super::viewer::Viewer;
 use crate::domain::appointment::Status;
 use crate::domain::caller::Role;
 use crate::domain::ids::DoctorId;
@@ -405,7 +407,7 @@ async fn create(
             &format!("/admin/doctors/{}", row.id),
             Some(Flash::DoctorAdded),
         )),
-        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+        Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
             let mut errors = FormErrors::from_error(&e, doctor_label);
             if e == Error::Conflict(Conflict::AlreadyRegistered) {
                 errors = FormErrors::default();
@@ -486,7 +488,7 @@ async fn update(
     };
     match doctors::edit(&state.clinic, &user.caller, id, &req).await {
         Ok(_) => Ok(viewer.redirect(&format!("/admin/doctors/{id}"), Some(Flash::DoctorSaved))),
-        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+        Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
             let mut errors = FormErrors::from_error(&e, doctor_label);
             for f in page_errors.fields {
                 errors.fields.retain(|x| x.field != f.field);
@@ -746,7 +748,7 @@ async fn appointments(
                     })
                     .collect();
             }
-            Err(e) if super::status_of(&e).is_client_error() => {
+            Err(e) if status_of(&e).is_client_error() => {
                 errors = FormErrors::from_error(&e, |_| None);
             }
             Err(e) => return Err(e.into()),

@@ -2,12 +2,14 @@
 //! time off and a preview of the slots they produce. Admins reach the same
 //! editor for any doctor under `/admin/doctors/{id}/...`.
 
+use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
+use super::flash::Flash;
 use super::fmt;
+use super::forms::UserForm;
+use super::layout::Layout;
 use super::patient::{id_of, today_in};
-use super::{
-    Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
-    render_status,
-};
+use super::render::{render, render_status};
+use super::viewer::Viewer;
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
 use crate::domain::doctor::Doctor;
@@ -638,7 +640,7 @@ pub async fn post_hours(
             Ok(render(&page))
         }
         Ok(()) => Ok(viewer.redirect(&format!("{}/hours", ctx.base), Some(Flash::HoursSaved))),
-        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+        Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
             let errors = hours_errors(&e, &input);
             let page =
                 hours_page(state, viewer, user, ctx, Some(&input), None, errors, false).await?;
@@ -702,9 +704,7 @@ pub async fn post_time_off(
                     Some(Flash::TimeOffAdded),
                 ));
             }
-            Err(e)
-                if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) =>
-            {
+            Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
                 errors = FormErrors::from_error(&e, |f| match f {
                     "start" => Some("Time off start"),
                     "end" => Some("Time off end"),
