@@ -1,7 +1,7 @@
 //! The admin's doctor pages: the list, adding and editing a doctor,
 //! deactivating and activating one, and their working hours and time off (the
-//! doctor's own editor, `crate::http::pages::doctor`, under
-//! `/admin/doctors/{id}/...`).
+//! doctor's own editor, [`crate::http::pages::doctor::hours`] and
+//! [`crate::http::pages::doctor::time_off`], under `/admin/doctors/{id}/...`).
 
 use super::admin_form;
 use crate::domain::caller::Role;
@@ -9,9 +9,8 @@ use crate::domain::ids::DoctorId;
 use crate::domain::person::format_fee;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
-use crate::http::pages::doctor::{
-    Empty, HoursCtx, Pairs, TimeOffForm, delete_time_off, post_hours, post_time_off, show_hours,
-};
+use crate::http::pages::doctor::hours::{HoursCtx, Pairs, post_hours, show_hours};
+use crate::http::pages::doctor::time_off::{Empty, TimeOffForm, delete_time_off, post_time_off};
 use crate::http::pages::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use crate::http::pages::flash::Flash;
 use crate::http::pages::fmt;
