@@ -125,7 +125,7 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
         ApiError::not_found().into_response()
     } else {
-        pages::not_found_page().await
+        pages::errors::not_found_page().await
     }
 }
 

@@ -1,10 +1,13 @@
 //! The patient's pages: finding a doctor, a doctor's free times and booking,
 //! and My appointments.
 
+use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
+use super::flash::Flash;
 use super::fmt;
-use super::{
-    FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render, render_status,
-};
+use super::forms::UserForm;
+use super::layout::Layout;
+use super::render::{render, render_status};
+use super::viewer::Viewer;
 use crate::auth;
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
@@ -421,14 +424,11 @@ async fn book(
         };
         match visits::book(&state.clinic, &user.caller, &req).await {
             Ok(row) => {
-                return Ok(viewer.redirect(
-                    &format!("/appointments/{}", row.id),
-                    Some(super::Flash::Booked),
-                ));
+                return Ok(
+                    viewer.redirect(&format!("/appointments/{}", row.id), Some(Flash::Booked))
+                );
             }
-            Err(e)
-                if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) =>
-            {
+            Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
                 tracing::info!(error = %e, "booking from the page refused");
                 (booking_errors(&e), form_status(&e))
             }

@@ -1,10 +1,13 @@
 //! The pages anyone can open: the landing page, logging in, signing up, and
 //! logging out.
 
-use super::{
-    AnonForm, FormErrors, Layout, PageResult, UserForm, Viewer, form_status, render, render_status,
-    safe_local_path,
-};
+use super::errors::{FormErrors, PageResult, form_status, status_of};
+use super::flash::Flash;
+use super::forms::{AnonForm, UserForm};
+use super::layout::Layout;
+use super::redirect::{safe_local_path, see_other};
+use super::render::{render, render_status};
+use super::viewer::Viewer;
 use crate::demo;
 use crate::domain::caller::Role;
 use crate::http::AppState;
@@ -160,14 +163,9 @@ struct LoginForm {
 }
 
 /// The response that completes a login: the session cookie and a redirect.
-fn logged_in(
-    state: &AppState,
-    session: &NewSession,
-    location: &str,
-    flash: super::Flash,
-) -> Response {
+fn logged_in(state: &AppState, session: &NewSession, location: &str, flash: Flash) -> Response {
     let settings = state.clinic.settings();
-    let mut res = super::see_other(location, Some(flash), settings.secure_cookies);
+    let mut res = see_other(location, Some(flash), settings.secure_cookies);
     let cookie = session_cookie(
         &session.token,
         settings.session_hours * 3600,
@@ -224,7 +222,7 @@ async fn login(
             } else {
                 next.as_str()
             };
-            Ok(logged_in(&state, &session, to, super::Flash::LoggedIn))
+            Ok(logged_in(&state, &session, to, Flash::LoggedIn))
         }
         Err(e @ Error::BadCredentials) => Ok(render_status(
             form_status(&e),
@@ -233,7 +231,7 @@ async fn login(
                  Check them and try again.",
             )),
         )),
-        Err(e) if super::status_of(&e).is_client_error() => Ok(render_status(
+        Err(e) if status_of(&e).is_client_error() => Ok(render_status(
             form_status(&e),
             &page(FormErrors::alert(e.detail())),
         )),
@@ -313,14 +311,9 @@ async fn signup(
                 client: client.0,
             };
             let session = sessions::log_in(&state.clinic, creds).await?;
-            Ok(logged_in(
-                &state,
-                &session,
-                "/doctors",
-                super::Flash::Welcome,
-            ))
+            Ok(logged_in(&state, &session, "/doctors", Flash::Welcome))
         }
-        Err(e) if super::status_of(&e).is_client_error() => {
+        Err(e) if status_of(&e).is_client_error() => {
             let mut errors = FormErrors::from_error(&e, signup_label);
             if e == Error::Conflict(Conflict::AlreadyRegistered) {
                 errors = FormErrors::default();
@@ -351,7 +344,7 @@ struct Empty {}
 async fn logout(State(state): State<AppState>, form: UserForm<Empty>) -> PageResult {
     sessions::log_out(&state.clinic, &form.user.session).await?;
     let secure = state.clinic.settings().secure_cookies;
-    let mut res = super::see_other("/", Some(super::Flash::LoggedOut), secure);
+    let mut res = see_other("/", Some(Flash::LoggedOut), secure);
     if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, secure)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -2,12 +2,15 @@
 //! anyone else gets the 404 page): details, cancel with a reason, reschedule,
 //! and the doctor's visit actions (start, completed, no-show).
 
+use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
+use super::flash::Flash;
 use super::fmt;
+use super::forms::UserForm;
+use super::layout::Layout;
 use super::patient::{SlotPicker, booking_errors, id_of, slot_picker, today_in};
-use super::{
-    Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
-    render_status, safe_local_path,
-};
+use super::redirect::safe_local_path;
+use super::render::{render, render_status};
+use super::viewer::Viewer;
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
@@ -241,7 +244,7 @@ async fn cancel(
 /// Whether a refused change is shown on the visit's own page (with why), rather
 /// than as an error page: any refusal of a visit the caller can see.
 fn refused_in_place(e: &Error) -> bool {
-    super::status_of(e).is_client_error() && !matches!(e, Error::NotFound(_))
+    status_of(e).is_client_error() && !matches!(e, Error::NotFound(_))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,221 +1,28 @@
-//! The doctor's pages: the week calendar, and the working hours editor with
-//! time off and a preview of the slots they produce. Admins reach the same
-//! editor for any doctor under `/admin/doctors/{id}/...`.
+//! The working hours editor: visit length, break and the weekly intervals,
+//! with a preview of the slots they produce over the next 7 days. The same
+//! page lists the time off (added and removed by `time_off.rs`). The doctor
+//! edits their own under `/doctor/hours`; an admin edits any doctor's through
+//! the same functions (`src/http/pages/admin/doctors.rs`).
 
-use super::fmt;
-use super::patient::{id_of, today_in};
-use super::{
-    Flash, FormErrors, Layout, PageError, PageResult, UserForm, Viewer, form_status, render,
-    render_status,
-};
-use crate::domain::appointment::{Action, Status};
+use super::{own_ctx, zone_of};
 use crate::domain::caller::Role;
 use crate::domain::doctor::Doctor;
-use crate::domain::ids::TimeOffId;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
-use crate::usecases::appointments::{self as visits, AppointmentQuery};
-use crate::usecases::schedule::{self, Hours, HoursInterval, NewTimeOff};
-use crate::usecases::{Caller, Error, doctors};
+use crate::http::pages::errors::{FormErrors, PageError, PageResult, form_status, status_of};
+use crate::http::pages::flash::Flash;
+use crate::http::pages::fmt;
+use crate::http::pages::forms::UserForm;
+use crate::http::pages::layout::Layout;
+use crate::http::pages::patient::today_in;
+use crate::http::pages::render::{render, render_status};
+use crate::http::pages::viewer::Viewer;
+use crate::usecases::Error;
+use crate::usecases::schedule::{self, Hours, HoursInterval};
 use askama::Template;
-use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use jiff::Timestamp;
-use jiff::civil::{Date, DateTime, Weekday};
-use jiff::tz::TimeZone;
-use serde::Deserialize;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/doctor", get(doctor_home))
-        .route("/doctor/week", get(week))
-        .route("/doctor/hours", get(own_hours).post(save_own_hours))
-        .route("/doctor/time-off", post(add_own_time_off))
-        .route("/doctor/time-off/{tid}/delete", post(remove_own_time_off))
-}
-
-async fn doctor_home(viewer: Viewer) -> PageResult {
-    viewer.require(Role::Doctor)?;
-    Ok(viewer.redirect("/doctor/week", None))
-}
-
-/// The signed-in doctor's own record.
-async fn own_doctor(state: &AppState, user: &CurrentUser) -> Result<Doctor, PageError> {
-    let Caller::Doctor { doctor, .. } = user.caller else {
-        return Err(PageError::not_found());
-    };
-    Ok(doctors::visible(&state.clinic, &user.caller, doctor).await?)
-}
-
-fn zone_of(d: &Doctor) -> TimeZone {
-    TimeZone::get(&d.timezone).unwrap_or(TimeZone::UTC)
-}
-
-// ---------------------------------------------------------------------------
-// Week view
-
-pub struct WeekVisit {
-    pub id: i64,
-    pub time: String,
-    pub patient: String,
-    pub reason: Option<String>,
-    pub status: &'static str,
-    pub status_class: &'static str,
-    pub inactive: bool,
-    pub can_complete: bool,
-    pub can_no_show: bool,
-}
-
-pub struct WeekDay {
-    pub heading: String,
-    pub weekday: &'static str,
-    pub day: String,
-    pub is_today: bool,
-    pub visits: Vec<WeekVisit>,
-}
-
-#[derive(Template)]
-#[template(path = "doctor_week.html")]
-struct WeekPage {
-    layout: Layout,
-    title: String,
-    tz: String,
-    days: Vec<WeekDay>,
-    prev: String,
-    next: String,
-    this_week: Option<String>,
-    back: String,
-    csrf: String,
-    today_count: usize,
-    today_next: Option<String>,
-    week_count: usize,
-    open_count: usize,
-    has_today: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct WeekQuery {
-    start: Option<String>,
-}
-
-async fn week(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(q): Query<WeekQuery>,
-) -> PageResult {
-    let user = viewer.require(Role::Doctor)?;
-    let doctor = own_doctor(&state, user).await?;
-    let tz = zone_of(&doctor);
-    let today = today_in(&state, &tz);
-    let monday = fmt::monday_of(
-        q.start
-            .as_deref()
-            .and_then(|s| s.parse::<Date>().ok())
-            .unwrap_or(today),
-    );
-    let from = fmt::start_of(monday, &tz);
-    let to = fmt::start_of(fmt::add_days(monday, 7), &tz);
-    let rows = visits::list(
-        &state.clinic,
-        &user.caller,
-        &AppointmentQuery {
-            from: Some(from),
-            to: Some(to),
-            limit: Some(200),
-            ..AppointmentQuery::default()
-        },
-    )
-    .await?
-    .items;
-    let now = state.clinic.now();
-    let can = |a, action| visits::allowed(&state.clinic, &user.caller, a, action);
-    let mut days: Vec<WeekDay> = (0..7)
-        .map(|i| {
-            let d = fmt::add_days(monday, i);
-            WeekDay {
-                heading: fmt::day_heading(d),
-                weekday: &fmt::weekday_name(d.weekday())[..3],
-                day: d.day().to_string(),
-                is_today: d == today,
-                visits: Vec::new(),
-            }
-        })
-        .collect();
-    let mut today_count = 0;
-    let mut today_next = None;
-    let mut week_count = 0;
-    let mut open_count = 0;
-    for a in &rows {
-        let start = fmt::zoned(a.start_at, &tz);
-        let end = fmt::zoned(a.end_at, &tz);
-        let active = a.status.is_active();
-        let idx = usize::try_from((start.date() - monday).get_days()).unwrap_or(usize::MAX);
-        let patient = a.patient_name();
-        if a.status != Status::Cancelled {
-            week_count += 1;
-            if start.date() == today {
-                today_count += 1;
-            }
-        }
-        if active {
-            open_count += 1;
-            if start.date() == today && today_next.is_none() && a.end_at > now {
-                today_next = Some(format!("{} with {patient}", fmt::time(&start)));
-            }
-        }
-        if let Some(day) = days.get_mut(idx) {
-            day.visits.push(WeekVisit {
-                id: a.id.get(),
-                time: format!("{}–{}", fmt::time(&start), fmt::time(&end)),
-                patient,
-                reason: a.reason.clone(),
-                status: fmt::status_label(a.status),
-                status_class: fmt::status_class(a.status),
-                inactive: !active && a.status != Status::Completed,
-                can_complete: can(a, Action::Complete),
-                can_no_show: can(a, Action::NoShow),
-            });
-        }
-    }
-    let sunday = fmt::add_days(monday, 6);
-    let title = if monday.month() == sunday.month() {
-        format!(
-            "{}–{} {}",
-            monday.day(),
-            sunday.day(),
-            sunday.strftime("%B %Y")
-        )
-    } else {
-        format!(
-            "{} – {}",
-            fmt::short_date(monday),
-            sunday.strftime("%a %-d %b %Y")
-        )
-    };
-    let this_monday = fmt::monday_of(today);
-    let page = WeekPage {
-        layout: viewer.layout("My week", "week"),
-        title,
-        tz: doctor.timezone.clone(),
-        days,
-        prev: format!("/doctor/week?start={}", fmt::add_days(monday, -7)),
-        next: format!("/doctor/week?start={}", fmt::add_days(monday, 7)),
-        this_week: (monday != this_monday).then(|| "/doctor/week".to_owned()),
-        back: format!("/doctor/week?start={monday}"),
-        csrf: user.csrf_token().to_owned(),
-        today_count,
-        today_next,
-        week_count,
-        open_count,
-        has_today: monday == this_monday,
-    };
-    Ok(render(&page))
-}
-
-// ---------------------------------------------------------------------------
-// Working hours and time off
+use jiff::civil::{Date, Weekday};
 
 /// Where the editor lives: the doctor's own (`/doctor`) or an admin's view of
 /// one doctor (`/admin/doctors/{id}`).
@@ -254,7 +61,7 @@ pub struct TimeOffView {
 
 #[derive(Template)]
 #[template(path = "doctor_hours.html")]
-struct HoursPage {
+pub(super) struct HoursPage {
     layout: Layout,
     doctor_name: String,
     admin: bool,
@@ -277,7 +84,7 @@ struct HoursPage {
 const MAX_ROWS: usize = 8;
 
 /// The form's state: visit length, buffer and the rows of each weekday.
-struct HoursInput {
+pub(super) struct HoursInput {
     visit: String,
     buffer: String,
     /// (weekday 1..=7, start, end) per row, in form order.
@@ -509,14 +316,14 @@ async fn preview(
     ))
 }
 
-struct OffInput {
-    start: String,
-    end: String,
-    reason: String,
+pub(super) struct OffInput {
+    pub(super) start: String,
+    pub(super) end: String,
+    pub(super) reason: String,
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn hours_page(
+pub(super) async fn hours_page(
     state: &AppState,
     viewer: &Viewer,
     user: &CurrentUser,
@@ -638,7 +445,7 @@ pub async fn post_hours(
             Ok(render(&page))
         }
         Ok(()) => Ok(viewer.redirect(&format!("{}/hours", ctx.base), Some(Flash::HoursSaved))),
-        Err(e) if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+        Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
             let errors = hours_errors(&e, &input);
             let page =
                 hours_page(state, viewer, user, ctx, Some(&input), None, errors, false).await?;
@@ -648,113 +455,16 @@ pub async fn post_hours(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TimeOffForm {
-    #[serde(default)]
-    off_start: String,
-    #[serde(default)]
-    off_end: String,
-    #[serde(default)]
-    off_reason: String,
-}
-
-/// A `datetime-local` value (`2026-12-01T09:00`) in the doctor's zone as RFC 3339.
-fn local_instant(s: &str, tz: &TimeZone) -> Option<String> {
-    let dt = s.trim().parse::<DateTime>().ok()?;
-    dt.to_zoned_datetime(tz.clone())
-        .ok()
-        .map(|z| z.timestamp().to_string())
-}
-
-pub async fn post_time_off(
-    state: &AppState,
-    viewer: &Viewer,
-    user: &CurrentUser,
-    ctx: &HoursCtx,
-    form: TimeOffForm,
-) -> PageResult {
-    let tz = zone_of(&ctx.doctor);
-    let mut errors = FormErrors::default();
-    let instant = |s: &str| local_instant(s, &tz).and_then(|t| t.parse::<Timestamp>().ok());
-    let start = instant(&form.off_start);
-    let end = instant(&form.off_end);
-    if start.is_none() {
-        errors.add("off_start", "Time off start must be a date and time");
-    }
-    if end.is_none() {
-        errors.add("off_end", "Time off end must be a date and time");
-    }
-    let off = OffInput {
-        start: form.off_start.clone(),
-        end: form.off_end.clone(),
-        reason: form.off_reason.clone(),
-    };
-    if let (Some(start), Some(end)) = (start, end) {
-        let req = NewTimeOff {
-            start,
-            end,
-            reason: Some(form.off_reason.clone()),
-        };
-        match schedule::add_time_off(&state.clinic, &user.caller, ctx.doctor.id, &req).await {
-            Ok(_) => {
-                return Ok(viewer.redirect(
-                    &format!("{}/hours#time-off", ctx.base),
-                    Some(Flash::TimeOffAdded),
-                ));
-            }
-            Err(e)
-                if super::status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) =>
-            {
-                errors = FormErrors::from_error(&e, |f| match f {
-                    "start" => Some("Time off start"),
-                    "end" => Some("Time off end"),
-                    "reason" => Some("Reason"),
-                    _ => None,
-                });
-                for f in &mut errors.fields {
-                    f.field = format!("off_{}", f.field);
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let page = hours_page(state, viewer, user, ctx, None, Some(&off), errors, false).await?;
-    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-}
-
-pub async fn delete_time_off(
-    state: &AppState,
-    viewer: &Viewer,
-    user: &CurrentUser,
-    ctx: &HoursCtx,
-    tid: &str,
-) -> PageResult {
-    let tid = TimeOffId::new(id_of(tid)?);
-    schedule::remove_time_off(&state.clinic, &user.caller, ctx.doctor.id, tid).await?;
-    Ok(viewer.redirect(
-        &format!("{}/hours#time-off", ctx.base),
-        Some(Flash::TimeOffRemoved),
-    ))
-}
-
-async fn own_ctx(state: &AppState, user: &CurrentUser) -> Result<HoursCtx, PageError> {
-    Ok(HoursCtx {
-        doctor: own_doctor(state, user).await?,
-        base: "/doctor".to_owned(),
-        admin: false,
-    })
-}
-
 /// A form's raw pairs (the hours editor has a variable number of fields).
 pub type Pairs = Vec<(String, String)>;
 
-async fn own_hours(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+pub(super) async fn own_hours(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let user = viewer.require(Role::Doctor)?;
     let ctx = own_ctx(&state, user).await?;
     show_hours(&state, &viewer, user, &ctx).await
 }
 
-async fn save_own_hours(
+pub(super) async fn save_own_hours(
     State(state): State<AppState>,
     viewer: Viewer,
     form: UserForm<Pairs>,
@@ -764,34 +474,6 @@ async fn save_own_hours(
     }
     let ctx = own_ctx(&state, &form.user).await?;
     post_hours(&state, &viewer, &form.user, &ctx, &form.data).await
-}
-
-async fn add_own_time_off(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    form: UserForm<TimeOffForm>,
-) -> PageResult {
-    if form.user.role() != Some(Role::Doctor) {
-        return Err(PageError::not_found());
-    }
-    let ctx = own_ctx(&state, &form.user).await?;
-    post_time_off(&state, &viewer, &form.user, &ctx, form.data).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
-async fn remove_own_time_off(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path(tid): Path<String>,
-    form: UserForm<Empty>,
-) -> PageResult {
-    if form.user.role() != Some(Role::Doctor) {
-        return Err(PageError::not_found());
-    }
-    let ctx = own_ctx(&state, &form.user).await?;
-    delete_time_off(&state, &viewer, &form.user, &ctx, &tid).await
 }
 
 #[cfg(test)]
@@ -839,15 +521,5 @@ mod tests {
         assert_eq!(doc.weekly.len(), 1);
         assert_eq!(doc.weekly[0].weekday, "sunday");
         assert!(doc.to_rows().is_ok());
-    }
-
-    #[test]
-    fn time_off_is_read_in_the_doctors_zone() {
-        let tz = TimeZone::get("Europe/Berlin").unwrap_or(TimeZone::UTC);
-        assert_eq!(
-            local_instant("2026-07-01T09:00", &tz).as_deref(),
-            Some("2026-07-01T07:00:00Z")
-        );
-        assert_eq!(local_instant("tomorrow", &tz), None);
     }
 }

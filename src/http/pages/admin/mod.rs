@@ -1,0 +1,49 @@
+//! The admin's pages: the clinic dashboard (`dashboard.rs`), doctors (list,
+//! add, edit, deactivate, their hours; `doctors.rs`), and every appointment
+//! with filters (`appointments.rs`).
+
+mod appointments;
+mod dashboard;
+mod doctors;
+
+use crate::domain::caller::Role;
+use crate::http::AppState;
+use crate::http::extract::CurrentUser;
+use crate::http::pages::errors::PageError;
+use crate::http::pages::forms::UserForm;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(dashboard::dashboard))
+        .route(
+            "/admin/doctors",
+            get(doctors::doctors).post(doctors::create),
+        )
+        .route("/admin/doctors/new", get(doctors::new_doctor))
+        .route(
+            "/admin/doctors/{id}",
+            get(doctors::edit_page).post(doctors::update),
+        )
+        .route("/admin/doctors/{id}/active", post(doctors::set_active))
+        .route(
+            "/admin/doctors/{id}/hours",
+            get(doctors::hours).post(doctors::save_hours),
+        )
+        .route("/admin/doctors/{id}/time-off", post(doctors::add_time_off))
+        .route(
+            "/admin/doctors/{id}/time-off/{tid}/delete",
+            post(doctors::remove_time_off),
+        )
+        .route("/admin/appointments", get(appointments::appointments))
+}
+
+/// The admin who posted `form`; anyone else gets the 404 page.
+fn admin_form<T>(form: &UserForm<T>) -> Result<&CurrentUser, PageError> {
+    if form.user.role() == Some(Role::Admin) {
+        Ok(&form.user)
+    } else {
+        Err(PageError::not_found())
+    }
+}

@@ -1,0 +1,119 @@
+//! Flash messages: what just happened, shown once on the page after a redirect
+//! ([`super::redirect::see_other`] sets it, [`super::viewer::Viewer`] reads it,
+//! the page layer clears it once shown).
+
+/// What just happened, shown once on the next page. Only these codes travel in
+/// the cookie, so nobody can make the page say something of their choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    Welcome,
+    LoggedIn,
+    LoggedOut,
+    Booked,
+    Rescheduled,
+    Cancelled,
+    Started,
+    Completed,
+    NoShow,
+    HoursSaved,
+    TimeOffAdded,
+    TimeOffRemoved,
+    DoctorAdded,
+    DoctorSaved,
+    DoctorDeactivated,
+    DoctorActivated,
+}
+
+impl Flash {
+    const ALL: [Flash; 16] = [
+        Flash::Welcome,
+        Flash::LoggedIn,
+        Flash::LoggedOut,
+        Flash::Booked,
+        Flash::Rescheduled,
+        Flash::Cancelled,
+        Flash::Started,
+        Flash::Completed,
+        Flash::NoShow,
+        Flash::HoursSaved,
+        Flash::TimeOffAdded,
+        Flash::TimeOffRemoved,
+        Flash::DoctorAdded,
+        Flash::DoctorSaved,
+        Flash::DoctorDeactivated,
+        Flash::DoctorActivated,
+    ];
+
+    pub(super) fn code(self) -> &'static str {
+        match self {
+            Flash::Welcome => "welcome",
+            Flash::LoggedIn => "logged_in",
+            Flash::LoggedOut => "logged_out",
+            Flash::Booked => "booked",
+            Flash::Rescheduled => "rescheduled",
+            Flash::Cancelled => "cancelled",
+            Flash::Started => "started",
+            Flash::Completed => "completed",
+            Flash::NoShow => "no_show",
+            Flash::HoursSaved => "hours_saved",
+            Flash::TimeOffAdded => "time_off_added",
+            Flash::TimeOffRemoved => "time_off_removed",
+            Flash::DoctorAdded => "doctor_added",
+            Flash::DoctorSaved => "doctor_saved",
+            Flash::DoctorDeactivated => "doctor_deactivated",
+            Flash::DoctorActivated => "doctor_activated",
+        }
+    }
+
+    pub(super) fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Flash::Welcome => {
+                "Welcome to medimeet! Your account is ready: find a doctor and book a visit."
+            }
+            Flash::LoggedIn => "You are logged in.",
+            Flash::LoggedOut => "You have logged out.",
+            Flash::Booked => "Your visit is booked. We look forward to seeing you.",
+            Flash::Rescheduled => "Your visit has been moved to the new time.",
+            Flash::Cancelled => "The visit has been cancelled.",
+            Flash::Started => "The visit has started.",
+            Flash::Completed => "The visit is marked as completed.",
+            Flash::NoShow => "The visit is marked as a no-show.",
+            Flash::HoursSaved => {
+                "Your working hours are saved. Patients see the new times at once."
+            }
+            Flash::TimeOffAdded => "Time off added. Those hours are no longer offered to patients.",
+            Flash::TimeOffRemoved => "Time off removed.",
+            Flash::DoctorAdded => {
+                "The doctor has been added. Set their working hours so patients can book."
+            }
+            Flash::DoctorSaved => "Changes saved.",
+            Flash::DoctorDeactivated => {
+                "The doctor is deactivated: hidden from patients and unable to log in."
+            }
+            Flash::DoctorActivated => "The doctor is active again.",
+        }
+    }
+}
+
+/// A flash message as the layout shows it.
+#[derive(Debug, Clone)]
+pub struct FlashView {
+    pub text: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_codes_round_trip_and_strangers_are_ignored() {
+        for f in Flash::ALL {
+            assert_eq!(Flash::parse(f.code()), Some(f));
+        }
+        assert_eq!(Flash::parse("<script>"), None);
+    }
+}

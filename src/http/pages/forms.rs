@@ -1,0 +1,110 @@
+//! Reading a posted form, its CSRF token checked before a handler runs:
+//! [`UserForm`] for signed-in users, [`AnonForm`] for the anonymous forms.
+
+use super::errors::PageError;
+use super::redirect::safe_local_path;
+use super::{CSRF_COOKIE, cookie};
+use crate::auth;
+use crate::http::AppState;
+use crate::http::extract::{CurrentUser, SESSION_COOKIE, session_of};
+use crate::usecases::Error as UseCaseError;
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, Method, header};
+use serde::de::DeserializeOwned;
+
+/// Reads a urlencoded form body into `T` (and the raw pairs, for the token).
+async fn read_form<T: DeserializeOwned>(
+    body: Body,
+) -> Result<(T, Vec<(String, String)>), PageError> {
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| PageError::BadForm("Form too large."))?;
+    let pairs = parse_form::<Vec<(String, String)>>(bytes.clone()).await?;
+    let data = parse_form::<T>(bytes).await?;
+    Ok((data, pairs))
+}
+
+async fn parse_form<T: DeserializeOwned>(bytes: axum::body::Bytes) -> Result<T, PageError> {
+    let req = Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(bytes))
+        .map_err(|e| PageError::Failed(UseCaseError::internal(&e)))?;
+    axum::Form::<T>::from_request(req, &())
+        .await
+        .map(|f| f.0)
+        .map_err(|_| {
+            PageError::BadForm(
+                "The form could not be read. Go back, reload the page and try again.",
+            )
+        })
+}
+
+fn token_of(pairs: &[(String, String)]) -> &str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+/// The path of a same-site `Referer`, to return to after logging in again.
+fn referer_path(headers: &HeaderMap) -> String {
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| {
+            let rest = r.split_once("://").map(|(_, rest)| rest)?;
+            let host = headers.get(header::HOST)?.to_str().ok()?;
+            rest.strip_prefix(host).map(str::to_owned)
+        })
+        .filter(|p| safe_local_path(p).is_some())
+        .unwrap_or_default()
+}
+
+/// A form posted by a signed-in user, its CSRF token checked against the
+/// session's. No session: to the login page ("your session expired").
+pub struct UserForm<T> {
+    pub user: CurrentUser,
+    pub data: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for UserForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        let (parts, body) = req.into_parts();
+        let Some(user) = session_of(&parts, state).await? else {
+            return Err(PageError::Login {
+                next: referer_path(&parts.headers),
+                expired: cookie(&parts.headers, SESSION_COOKIE).is_some(),
+            });
+        };
+        let (data, pairs) = read_form::<T>(body).await?;
+        if !auth::same_secret(token_of(&pairs), user.csrf_token()) {
+            tracing::info!("page form refused: bad CSRF token");
+            return Err(PageError::Csrf);
+        }
+        Ok(UserForm { user, data })
+    }
+}
+
+/// A form posted by someone who may not be signed in (log in, sign up), its
+/// CSRF token checked against the double-submit cookie.
+pub struct AnonForm<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, PageError> {
+        let (parts, body) = req.into_parts();
+        let expected = cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
+        let (data, pairs) = read_form::<T>(body).await?;
+        if !auth::same_secret(token_of(&pairs), &expected) {
+            tracing::info!("anonymous form refused: bad CSRF token");
+            return Err(PageError::Csrf);
+        }
+        Ok(AnonForm(data))
+    }
+}
