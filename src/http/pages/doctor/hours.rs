@@ -252,7 +252,7 @@ fn hours_errors(e: &Error, input: &HoursInput) -> FormErrors {
                 .unwrap_or((1, String::new(), String::new()));
             out.add(&key, format!("{}: {msg}", weekday_title(w)));
         } else {
-            let text = capitalize(msg);
+            let text = crate::http::pages::errors::capitalize(msg);
             match &mut out.alert {
                 Some(a) => {
                     a.push(' ');
@@ -266,14 +266,6 @@ fn hours_errors(e: &Error, input: &HoursInput) -> FormErrors {
         out.alert = Some(e.detail());
     }
     out
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// The slots `doc` would produce over the next 7 days, by the doctor's day.
