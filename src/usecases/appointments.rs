@@ -152,7 +152,7 @@ pub struct AppointmentQuery {
     pub to: Option<Timestamp>,
     /// One doctor's visits (admins).
     pub doctor_id: Option<DoctorId>,
-    /// One patient's visits (admins).
+    /// One patient's visits (admins; a doctor only for a patient they treat).
     pub patient_id: Option<PatientId>,
     /// Start after this visit (the last of the previous page).
     pub after: Option<(Timestamp, AppointmentId)>,
@@ -183,7 +183,17 @@ pub async fn list(
     };
     match *caller {
         Caller::Patient { patient, .. } => filter.patient_id = Some(patient),
-        Caller::Doctor { doctor, .. } => filter.doctor_id = Some(doctor),
+        Caller::Doctor { doctor, .. } => {
+            filter.doctor_id = Some(doctor);
+            // One of the doctor's patients: their visits with this doctor.
+            // Anyone else's is not there for the doctor (404, like their profile).
+            if let Some(patient) = q.patient_id {
+                if !clinic.store.doctor_has_patient(doctor, patient).await? {
+                    return Err(Error::NotFound(Thing::Patient));
+                }
+                filter.patient_id = Some(patient);
+            }
+        }
         Caller::Admin { .. } | Caller::System => {
             filter.doctor_id = q.doctor_id;
             filter.patient_id = q.patient_id;

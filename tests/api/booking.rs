@@ -436,6 +436,64 @@ async fn appointment_lists_page_by_cursor_without_gaps(backend: Backend) {
     assert_eq!(sorted, expected);
 }
 
+/// A doctor sees one of their patients' visits with them (the history the
+/// visit room shows); a patient they have never seen is 404, and the filter
+/// never widens the list to another doctor's visits.
+async fn a_doctor_lists_one_of_their_patients_visits_and_no_one_elses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let other_doctor = app.everyday_doctor(&admin).await;
+    let (mine, other, stranger) = (
+        app.new_patient().await,
+        app.new_patient().await,
+        app.new_patient().await,
+    );
+    let slots = app.later_slots(doctor.id).await;
+    let visit = app.book(&mine, doctor.id, &slots[0]).await;
+    assert_eq!(visit.status, 201, "{}", visit.body);
+    assert_eq!(app.book(&other, doctor.id, &slots[1]).await.status, 201);
+    let elsewhere = app.later_slots(other_doctor.id).await;
+    assert_eq!(
+        app.book(&mine, other_doctor.id, &elsewhere[0]).await.status,
+        201
+    );
+
+    let path = format!("/api/v1/appointments?patient_id={}", mine.id);
+    let r = app.get(&path, Some(&doctor.token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ids: Vec<_> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_i64(),
+                a["patient_id"].as_i64(),
+                a["doctor_id"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [(visit.body["id"].as_i64(), Some(mine.id), Some(doctor.id))],
+        "only this patient's visit with this doctor"
+    );
+
+    app.get(
+        &format!("/api/v1/appointments?patient_id={}", stranger.id),
+        Some(&doctor.token),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.get(
+        "/api/v1/appointments?patient_id=999999",
+        Some(&doctor.token),
+    )
+    .await
+    .assert_problem(404, "not_found");
+}
+
 async fn slots_follow_dst_in_the_doctors_zone(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.new_admin().await;
@@ -482,5 +540,6 @@ crate::both_backends!(
     the_doctor_runs_the_visit_flow,
     a_no_show_frees_nothing_twice_and_is_audited,
     appointment_lists_page_by_cursor_without_gaps,
+    a_doctor_lists_one_of_their_patients_visits_and_no_one_elses,
     slots_follow_dst_in_the_doctors_zone,
 );

@@ -138,7 +138,8 @@ pub struct AppointmentQuery {
     pub to: Option<String>,
     /// Admins: one doctor's visits.
     pub doctor_id: Option<i64>,
-    /// Admins: one patient's visits.
+    /// Admins: one patient's visits. Doctors: one of their patients' visits
+    /// with them (404 for a patient who has none).
     pub patient_id: Option<i64>,
     /// `next_cursor` of the page before.
     pub cursor: Option<String>,
