@@ -28,6 +28,8 @@ pub mod defaults {
     pub const MIN_NOTICE_MINUTES: i64 = 60;
     pub const HORIZON_DAYS: i64 = 90;
     pub const SESSION_HOURS: i64 = 12;
+    pub const VISIT_OPENS_MINUTES: i64 = 10;
+    pub const VISIT_CLOSES_MINUTES: i64 = 30;
     pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
 }
 
@@ -240,6 +242,26 @@ pub struct Settings {
     )]
     pub session_hours: i64,
 
+    /// Minutes before a visit's start from which its two people can enter the
+    /// video room (0 to 1440).
+    #[arg(
+        long,
+        env = "MEDIMEET_VISIT_OPENS_MINUTES",
+        default_value_t = defaults::VISIT_OPENS_MINUTES,
+        value_parser = clap::value_parser!(i64).range(0..=1440)
+    )]
+    pub visit_opens_minutes: i64,
+
+    /// Minutes after a visit's end until which the room can still be entered
+    /// (0 to 1440).
+    #[arg(
+        long,
+        env = "MEDIMEET_VISIT_CLOSES_MINUTES",
+        default_value_t = defaults::VISIT_CLOSES_MINUTES,
+        value_parser = clap::value_parser!(i64).range(0..=1440)
+    )]
+    pub visit_closes_minutes: i64,
+
     /// Region (ISO 3166 code, such as US or DE) assumed for phone numbers
     /// written without +country code.
     #[arg(long, env = "MEDIMEET_PHONE_REGION", default_value_t = defaults::PHONE_REGION)]
@@ -262,6 +284,8 @@ impl Default for Settings {
             min_notice_minutes: defaults::MIN_NOTICE_MINUTES,
             horizon_days: defaults::HORIZON_DAYS,
             session_hours: defaults::SESSION_HOURS,
+            visit_opens_minutes: defaults::VISIT_OPENS_MINUTES,
+            visit_closes_minutes: defaults::VISIT_CLOSES_MINUTES,
             phone_region: defaults::PHONE_REGION,
             secure_cookies: false,
             trust_forwarded_for: false,
@@ -276,6 +300,14 @@ impl Settings {
 
     pub fn horizon(&self) -> SignedDuration {
         SignedDuration::from_hours(self.horizon_days.saturating_mul(24))
+    }
+
+    /// When a visit's video room is open (decision 0011).
+    pub fn visit_window(&self) -> crate::domain::visit::Window {
+        crate::domain::visit::Window {
+            opens_before: SignedDuration::from_mins(self.visit_opens_minutes),
+            closes_after: SignedDuration::from_mins(self.visit_closes_minutes),
+        }
     }
 
     pub fn policy(&self) -> crate::domain::appointment::Policy {

@@ -247,6 +247,12 @@ mod tests {
             (&["--db-connections", "1001"], "--db-connections"),
             (&["--phone-region", "XX"], "--phone-region"),
             (&["--phone-region", "USA"], "--phone-region"),
+            (&["--visit-opens-minutes=-1"], "--visit-opens-minutes"),
+            (&["--visit-opens-minutes", "1441"], "--visit-opens-minutes"),
+            (
+                &["--visit-closes-minutes", "1441"],
+                "--visit-closes-minutes",
+            ),
         ] {
             let message = serve_error(args);
             assert!(message.contains(flag), "{args:?}: {message}");

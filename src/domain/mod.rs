@@ -8,6 +8,7 @@
 //! - [`appointment`]: the status lifecycle and who may cancel or reschedule when.
 //! - [`person`]: validated names, phones, emails, passwords and birth dates.
 //! - [`throttle`]: when repeated login failures lock an account or address.
+//! - [`visit`]: when a video visit's room is open.
 pub mod appointment;
 pub mod audit;
 pub mod caller;
@@ -16,3 +17,4 @@ pub mod ids;
 pub mod person;
 pub mod schedule;
 pub mod throttle;
+pub mod visit;
