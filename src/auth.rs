@@ -196,6 +196,26 @@ pub fn fingerprint(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
 }
 
+/// A time-limited TURN login for `account`, valid until `expires_at` (unix
+/// seconds), in the scheme of coturn's `use-auth-secret` (the TURN REST API
+/// draft): the username is `<expiry>:<account>` and the password is the
+/// base64 of HMAC-SHA1 of the username under the secret both servers share.
+/// The TURN server checks the signature and the expiry itself; medimeet never
+/// stores these.
+pub fn turn_credentials(secret: &str, account: i64, expires_at: i64) -> (String, String) {
+    use hmac::{KeyInit, Mac};
+    let username = format!("{expires_at}:{account}");
+    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+    let password = match hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(username.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    };
+    (username, password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +289,16 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), token_hash(&b));
         assert_eq!(token_hash(&a), token_hash(&a));
+    }
+
+    #[test]
+    fn turn_credentials_follow_coturns_rest_scheme() {
+        // The expected password was computed outside Rust:
+        // python3 -c "import hmac,hashlib,base64; print(base64.b64encode(
+        //   hmac.new(b'north', b'1800000000:42', hashlib.sha1).digest()).decode())"
+        let (user, pass) = turn_credentials("north", 42, 1_800_000_000);
+        assert_eq!(user, "1800000000:42");
+        assert_eq!(pass, "qJRbrLzbcuIHjfnOqwabMHPwxgs=");
+        assert_ne!(turn_credentials("south", 42, 1_800_000_000).1, pass);
     }
 }

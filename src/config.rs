@@ -30,6 +30,7 @@ pub mod defaults {
     pub const SESSION_HOURS: i64 = 12;
     pub const VISIT_OPENS_MINUTES: i64 = 10;
     pub const VISIT_CLOSES_MINUTES: i64 = 30;
+    pub const TURN_TTL_MINUTES: i64 = 240;
     pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
 }
 
@@ -201,6 +202,55 @@ impl std::str::FromStr for DatabaseUrl {
     }
 }
 
+/// A secret setting: `Debug` never shows it, only [`Secret::expose`] does.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().len() < 16 {
+            return Err("must be at least 16 characters".into());
+        }
+        Ok(Self(s.trim().to_owned()))
+    }
+}
+
+/// A STUN server's URL, as browsers take it (RFC 7064).
+fn stun_url(s: &str) -> Result<String, String> {
+    ice_url(s, &["stun:", "stuns:"])
+}
+
+/// A TURN server's URL, as browsers take it (RFC 7065).
+fn turn_url(s: &str) -> Result<String, String> {
+    ice_url(s, &["turn:", "turns:"])
+}
+
+fn ice_url(s: &str, schemes: &[&str]) -> Result<String, String> {
+    let s = s.trim();
+    let host = schemes.iter().find_map(|p| s.strip_prefix(p));
+    match host {
+        Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => Ok(s.to_owned()),
+        _ => Err(format!("must look like {}host:port", schemes[0])),
+    }
+}
+
 /// Policy and behaviour settings shared by `serve` and the tests.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct Settings {
@@ -262,6 +312,42 @@ pub struct Settings {
     )]
     pub visit_closes_minutes: i64,
 
+    /// STUN servers the video visits' browsers may use to find their public
+    /// address (`stun:host:port`; several separated by commas). None by
+    /// default: browsers on one network need none.
+    #[arg(long = "stun-url", env = "MEDIMEET_STUN_URL", value_delimiter = ',', value_parser = stun_url)]
+    pub stun_urls: Vec<String>,
+
+    /// TURN servers that relay a visit's media when the two browsers cannot
+    /// reach each other (`turn:host:port?transport=udp`, `turns:...`; several
+    /// separated by commas). Needs --turn-secret.
+    #[arg(long = "turn-url", env = "MEDIMEET_TURN_URL", value_delimiter = ',', value_parser = turn_url, requires = "turn_secret")]
+    pub turn_urls: Vec<String>,
+
+    /// The secret shared with the TURN server (coturn's `static-auth-secret`),
+    /// from which medimeet issues time-limited TURN logins.
+    #[arg(long, env = "MEDIMEET_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<Secret>,
+
+    /// How long an issued TURN login stays valid, in minutes (1 to 10080).
+    #[arg(
+        long,
+        env = "MEDIMEET_TURN_TTL_MINUTES",
+        default_value_t = defaults::TURN_TTL_MINUTES,
+        value_parser = clap::value_parser!(i64).range(1..=10_080)
+    )]
+    pub turn_ttl_minutes: i64,
+
+    /// Send every visit's media through the TURN server, never directly:
+    /// neither person learns the other's network address.
+    #[arg(
+        long,
+        env = "MEDIMEET_TURN_RELAY_ONLY",
+        default_value_t = false,
+        requires = "turn_urls"
+    )]
+    pub turn_relay_only: bool,
+
     /// Region (ISO 3166 code, such as US or DE) assumed for phone numbers
     /// written without +country code.
     #[arg(long, env = "MEDIMEET_PHONE_REGION", default_value_t = defaults::PHONE_REGION)]
@@ -286,6 +372,11 @@ impl Default for Settings {
             session_hours: defaults::SESSION_HOURS,
             visit_opens_minutes: defaults::VISIT_OPENS_MINUTES,
             visit_closes_minutes: defaults::VISIT_CLOSES_MINUTES,
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_minutes: defaults::TURN_TTL_MINUTES,
+            turn_relay_only: false,
             phone_region: defaults::PHONE_REGION,
             secure_cookies: false,
             trust_forwarded_for: false,
@@ -411,5 +502,48 @@ mod tests {
             assert_eq!(url.to_string(), raw);
             assert_eq!(format!("{url:?}"), format!("DatabaseUrl({raw:?})"));
         }
+    }
+
+    fn settings_from(args: &[&str]) -> Result<Settings, clap::Error> {
+        let cmd = Settings::augment_args(Command::new("t")).mut_args(|a| a.env(None::<&str>));
+        let matches = cmd.try_get_matches_from(std::iter::once("t").chain(args.iter().copied()))?;
+        Settings::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn ice_servers_are_checked_and_the_turn_secret_is_never_shown() {
+        let s = settings_from(&[
+            "--stun-url",
+            "stun:stun.example:3478",
+            "--turn-url",
+            "turn:turn.example:3478?transport=udp,turns:turn.example:5349",
+            "--turn-secret",
+            "a-long-shared-secret",
+            "--turn-relay-only",
+        ])
+        .unwrap();
+        assert_eq!(s.stun_urls, ["stun:stun.example:3478"]);
+        assert_eq!(s.turn_urls.len(), 2);
+        assert_eq!(
+            s.turn_secret.as_ref().map(Secret::expose),
+            Some("a-long-shared-secret")
+        );
+        assert!(!format!("{s:?}").contains("a-long-shared"), "{s:?}");
+        // A TURN server needs the secret; relay-only needs a TURN server.
+        assert!(settings_from(&["--turn-url", "turn:t.example:3478"]).is_err());
+        assert!(settings_from(&["--turn-relay-only"]).is_err());
+        for bad in ["http://t.example", "turn:", "stun:x y"] {
+            assert!(settings_from(&["--stun-url", bad]).is_err(), "{bad}");
+        }
+        assert!(
+            settings_from(&[
+                "--turn-url",
+                "stun:x:1",
+                "--turn-secret",
+                "a-long-shared-secret"
+            ])
+            .is_err()
+        );
+        assert!(settings_from(&["--turn-secret", "short"]).is_err());
     }
 }

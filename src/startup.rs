@@ -78,7 +78,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let store = self.state.clinic.store().clone();
+        let clinic = self.state.clinic.clone();
         let router = app(self.state);
         axum::serve(
             self.listener,
@@ -86,7 +86,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
-        store.close().await;
+        clinic.close().await;
         Ok(())
     }
 }

@@ -200,7 +200,9 @@ impl Policy {
                 let next = match (action, status) {
                     (Action::Start, Status::Booked) => Status::InProgress,
                     (Action::Complete, Status::Booked | Status::InProgress) => Status::Completed,
-                    (Action::NoShow, Status::Booked) => Status::NoShow,
+                    // The doctor's presence in the video room starts the visit
+                    // (decision 0011); a patient who never came is still a no-show.
+                    (Action::NoShow, Status::Booked | Status::InProgress) => Status::NoShow,
                     _ => return Err(illegal()),
                 };
                 // A visit cannot be held, finished or missed before it begins.
@@ -348,9 +350,11 @@ mod tests {
             p.apply(&DOCTOR, Action::Complete, Status::InProgress, t(0), t(0)),
             Ok(Status::Completed)
         );
-        assert!(
-            p.apply(&DOCTOR, Action::NoShow, Status::InProgress, t(0), t(0))
-                .is_err()
+        // The doctor waited in the room (which started the visit) and the
+        // patient never came.
+        assert_eq!(
+            p.apply(&DOCTOR, Action::NoShow, Status::InProgress, t(0), t(0)),
+            Ok(Status::NoShow)
         );
     }
 

@@ -126,6 +126,20 @@ impl Caller {
         self.sees_everything() || self.is_patient(patient) || self.is_doctor(doctor)
     }
 
+    /// Who the caller is in a visit's video room: its patient or its doctor.
+    /// Nobody else enters, admins included: the room, its chat and its note
+    /// are the two people's (decision 0011), though an admin sees the
+    /// appointment itself.
+    pub fn visit_role(&self, doctor: DoctorId, patient: PatientId) -> Option<Role> {
+        if self.is_doctor(doctor) {
+            Some(Role::Doctor)
+        } else if self.is_patient(patient) {
+            Some(Role::Patient)
+        } else {
+            None
+        }
+    }
+
     /// A doctor's hours, time off and profile are managed by the doctor and
     /// admins.
     pub fn may_manage_doctor(&self, doctor: DoctorId) -> bool {
@@ -184,6 +198,19 @@ mod tests {
         Caller::Admin {
             account: AccountId::new(300),
         }
+    }
+
+    #[test]
+    fn a_visit_room_is_entered_by_its_two_people_only_admins_excluded() {
+        assert_eq!(patient().visit_role(D, P), Some(Role::Patient));
+        assert_eq!(doctor().visit_role(D, P), Some(Role::Doctor));
+        assert_eq!(patient().visit_role(D, OTHER_P), None);
+        assert_eq!(doctor().visit_role(OTHER_D, P), None);
+        // Admins see the appointment but never enter its room.
+        assert!(admin().may_see_appointment(D, P));
+        assert_eq!(admin().visit_role(D, P), None);
+        assert_eq!(Caller::System.visit_role(D, P), None);
+        assert_eq!(Caller::Anonymous.visit_role(D, P), None);
     }
 
     #[test]

@@ -71,6 +71,87 @@ impl Window {
     }
 }
 
+/// The longest chat message, in characters.
+pub const CHAT_MAX_CHARS: usize = 2000;
+/// The longest visit note, in characters.
+pub const NOTE_MAX_CHARS: usize = 10_000;
+/// How many chat messages one person may send in [`CHAT_PER`].
+pub const CHAT_BURST: i64 = 20;
+/// The period of [`CHAT_BURST`].
+pub const CHAT_PER: SignedDuration = SignedDuration::from_secs(60);
+
+/// A chat message or a note as typed, made fit to keep: surrounding blanks
+/// trimmed; refused when empty, too long, or holding control characters other
+/// than line breaks and tabs (nothing a person types has them, and they would
+/// reach the other person's screen).
+pub fn text(typed: &str, max_chars: usize) -> Result<String, String> {
+    let t = typed.trim();
+    if t.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if t.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    if t.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(t.to_owned())
+}
+
+/// Whether one more chat message fits the limit, given how many the person
+/// sent in the last [`CHAT_PER`].
+pub fn chat_allowed(sent_recently: i64) -> bool {
+    sent_recently < CHAT_BURST
+}
+
+/// What a relayed signaling message is. The offer, answer and ICE candidate
+/// pass between the two people as they were sent; the rest is the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    Offer,
+    Answer,
+    Ice,
+    Chat,
+    PeerJoined,
+    PeerLeft,
+    /// A newer socket of the same person took over; the payload names the
+    /// connection that must close.
+    Replaced,
+    VisitState,
+}
+
+impl SignalKind {
+    pub const ALL: [SignalKind; 8] = [
+        SignalKind::Offer,
+        SignalKind::Answer,
+        SignalKind::Ice,
+        SignalKind::Chat,
+        SignalKind::PeerJoined,
+        SignalKind::PeerLeft,
+        SignalKind::Replaced,
+        SignalKind::VisitState,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Offer => "offer",
+            SignalKind::Answer => "answer",
+            SignalKind::Ice => "ice",
+            SignalKind::Chat => "chat",
+            SignalKind::PeerJoined => "peer_joined",
+            SignalKind::PeerLeft => "peer_left",
+            SignalKind::Replaced => "replaced",
+            SignalKind::VisitState => "visit_state",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +193,33 @@ mod tests {
             RoomState::Open
         );
         assert_eq!(RoomState::NotOpen.as_str(), "not_open");
+    }
+
+    #[test]
+    fn typed_text_is_trimmed_and_bounded() {
+        assert_eq!(text("  hello\nthere ", 10).as_deref(), Ok("hello\nthere"));
+        assert!(text("   ", 10).is_err());
+        assert!(text("", 10).is_err());
+        assert_eq!(text(&"é".repeat(10), 10).map(|t| t.chars().count()), Ok(10));
+        assert!(text(&"é".repeat(11), 10).is_err());
+        assert!(text("bell\u{7}", 10).is_err());
+        assert!(text("nul\u{0}", 10).is_err());
+        assert!(text("a\tb", 10).is_ok());
+    }
+
+    #[test]
+    fn the_chat_allows_a_burst_then_refuses() {
+        assert!(chat_allowed(0));
+        assert!(chat_allowed(CHAT_BURST - 1));
+        assert!(!chat_allowed(CHAT_BURST));
+    }
+
+    #[test]
+    fn signal_kinds_round_trip() {
+        for k in SignalKind::ALL {
+            assert_eq!(SignalKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(SignalKind::parse("hello"), None);
     }
 
     fn status() -> impl Strategy<Value = Status> {

@@ -143,6 +143,7 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
             UseCaseError::BadCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
             UseCaseError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
+            UseCaseError::TooManyMessages { .. } => (S::TOO_MANY_REQUESTS, "too_many_messages"),
             UseCaseError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             UseCaseError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             UseCaseError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, "validation_failed"),
@@ -156,6 +157,8 @@ impl From<UseCaseError> for ApiError {
                     Conflict::CancellationWindowPassed(_) => "cancellation_window_passed",
                     Conflict::InvalidTransition(_) => "invalid_transition",
                     Conflict::VisitNotStarted(_) => "visit_not_started",
+                    Conflict::VisitNotOpen(_) => "visit_not_open",
+                    Conflict::VisitClosed => "visit_closed",
                 },
             ),
             UseCaseError::Refused(r) => (
@@ -171,7 +174,8 @@ impl From<UseCaseError> for ApiError {
         };
         let mut e = ApiError::new(status, code, err.title()).detail(err.detail());
         e.retry_after = match err {
-            UseCaseError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+            UseCaseError::TooManyAttempts { retry_after_secs }
+            | UseCaseError::TooManyMessages { retry_after_secs } => Some(retry_after_secs),
             UseCaseError::Busy => Some(1),
             _ => None,
         };

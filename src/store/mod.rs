@@ -29,18 +29,22 @@ mod audit;
 pub mod checks;
 mod commit;
 mod doctors;
+mod relay;
 mod schedule;
 pub mod seed;
 mod stats;
 #[cfg(test)]
 pub(crate) mod test_db;
+mod visits;
 
 pub use accounts::*;
 pub use appointments::*;
 pub use commit::Booker;
 pub use doctors::*;
+pub use relay::Hub;
 pub use schedule::*;
 pub use stats::*;
+pub use visits::*;
 
 use crate::config::DatabaseConfig;
 use sqlx::migrate::Migrator;

@@ -273,6 +273,10 @@ pub async fn act(
         )
         .await?;
     tracing::info!(appointment_id = %id, status = next.as_str(), "appointment status changed");
+    // The people in its video room see the visit start, end or be cancelled.
+    if super::visits::room_is_open(clinic, &a) {
+        super::visits::announce_status(clinic, &row, caller.account()).await;
+    }
     Ok(row)
 }
 

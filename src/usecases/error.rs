@@ -64,6 +64,10 @@ pub enum Conflict {
     InvalidTransition(String),
     /// The visit has not started yet.
     VisitNotStarted(String),
+    /// The visit's video room is not open yet; it opens at this instant.
+    VisitNotOpen(jiff::Timestamp),
+    /// The visit's video room has closed (or the visit is over or cancelled).
+    VisitClosed,
 }
 
 /// A well-formed request the clinic cannot take.
@@ -88,6 +92,9 @@ pub enum Error {
     /// Too many failed logins; try again after this many seconds.
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: i64 },
+    /// Too many chat messages in a short time.
+    #[error("too many messages")]
+    TooManyMessages { retry_after_secs: i64 },
     #[error("no such {}", .0.name())]
     NotFound(Thing),
     /// The caller can see the record but may not do this to it.
@@ -128,6 +135,7 @@ impl Error {
             Error::Unauthenticated => "You need to log in",
             Error::BadCredentials => "Wrong login or password",
             Error::TooManyAttempts { .. } => "Too many failed logins",
+            Error::TooManyMessages { .. } => "Too many messages",
             Error::NotFound(_) => "Not found",
             Error::Forbidden(_) => "Not allowed",
             Error::Invalid(_) => "Some fields are invalid",
@@ -139,6 +147,8 @@ impl Error {
                 Conflict::CancellationWindowPassed(_) => "Too late to change",
                 Conflict::InvalidTransition(_) => "Not possible in this status",
                 Conflict::VisitNotStarted(_) => "Too early",
+                Conflict::VisitNotOpen(_) => "The visit's room is not open yet",
+                Conflict::VisitClosed => "The visit's room has closed",
             },
             Error::Refused(r) => match r {
                 Refusal::NotAFreeSlot => "Not one of the doctor's slots",
@@ -158,6 +168,9 @@ impl Error {
             Error::TooManyAttempts { retry_after_secs } => format!(
                 "Too many failed logins. Try again in {} minutes.",
                 (retry_after_secs + 59) / 60
+            ),
+            Error::TooManyMessages { retry_after_secs } => format!(
+                "You sent many messages in a short time. Wait {retry_after_secs} seconds and send again."
             ),
             Error::NotFound(thing) => format!("There is no {} here.", thing.name()),
             Error::Forbidden(why) => (*why).to_owned(),
@@ -182,6 +195,12 @@ impl Error {
                 Conflict::CancellationWindowPassed(why)
                 | Conflict::InvalidTransition(why)
                 | Conflict::VisitNotStarted(why) => why.clone(),
+                Conflict::VisitNotOpen(at) => {
+                    format!("The visit's room opens at {at}.")
+                }
+                Conflict::VisitClosed => {
+                    "The visit is over, cancelled, or its room closed after its end.".into()
+                }
             },
             Error::Refused(r) => match r {
                 Refusal::NotAFreeSlot => "That time is not one of the doctor's bookable slots. \

@@ -20,6 +20,7 @@
 //! - [`patients`]: registration and profiles.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
 //! - [`clinic`]: the admin's figures and the audit log.
+//! - [`visits`]: the video visit's room, signaling, chat and note.
 
 pub mod appointments;
 pub mod clinic;
@@ -28,13 +29,14 @@ pub mod error;
 pub mod patients;
 pub mod schedule;
 pub mod sessions;
+pub mod visits;
 
 pub use crate::domain::caller::Caller;
 pub use error::{Conflict, Error, Refusal, Result, Thing};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::store::Store;
+use crate::store::{Hub, Store};
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -45,6 +47,8 @@ pub struct Clinic {
     store: Store,
     clock: Clock,
     settings: Arc<Settings>,
+    /// This instance's delivery of the video visits' relayed signals.
+    hub: Hub,
 }
 
 impl Clinic {
@@ -53,6 +57,7 @@ impl Clinic {
             store,
             clock,
             settings,
+            hub: Hub::new(),
         }
     }
 
@@ -75,6 +80,13 @@ impl Clinic {
     /// the pools); operations never hand it to a face.
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Stops this instance's background work (the signal listener) and
+    /// closes the database (on shutdown, after the last request).
+    pub async fn close(&self) {
+        self.hub.close();
+        self.store.close().await;
     }
 
     /// Whether the database answers (readiness checks).

@@ -49,7 +49,9 @@ pub fn status_of(e: &UseCaseError) -> StatusCode {
     use StatusCode as S;
     match e {
         UseCaseError::Unauthenticated | UseCaseError::BadCredentials => S::UNAUTHORIZED,
-        UseCaseError::TooManyAttempts { .. } => S::TOO_MANY_REQUESTS,
+        UseCaseError::TooManyAttempts { .. } | UseCaseError::TooManyMessages { .. } => {
+            S::TOO_MANY_REQUESTS
+        }
         UseCaseError::NotFound(_) => S::NOT_FOUND,
         UseCaseError::Forbidden(_) => S::FORBIDDEN,
         UseCaseError::Invalid(_) | UseCaseError::Refused(_) => S::UNPROCESSABLE_ENTITY,
