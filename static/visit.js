@@ -30,7 +30,10 @@
   var csrf = root.getAttribute('data-csrf') || '';
   var role = root.getAttribute('data-role'); // confirmed by the server's `welcome`
   var peerName = root.getAttribute('data-peer-name') || 'the other person';
-  var relayOnly = new URLSearchParams(window.location.search).get('relay') === '1';
+  // Media only through the TURN relay: the clinic's setting, or `?relay=1`
+  // on the page's address (the TURN test uses it; harmless otherwise).
+  var relayOnly = root.getAttribute('data-relay-only') === 'true' ||
+    new URLSearchParams(window.location.search).get('relay') === '1';
 
   function $(id) { return document.getElementById(id); }
   var statusEl = $('visit-status');
@@ -581,10 +584,11 @@
     who.className = 'chat-author';
     who.textContent = m.author === role ? 'You' : (m.author_name || peerName);
     meta.appendChild(who);
-    var at = new Date(m.at);
+    // RFC 3339 as documented; seconds since the epoch also read right.
+    var at = new Date(typeof m.at === 'number' ? m.at * 1000 : m.at);
     if (!isNaN(at.getTime())) {
       var time = document.createElement('time');
-      time.dateTime = m.at;
+      time.dateTime = at.toISOString();
       time.textContent = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
       meta.appendChild(document.createTextNode(' '));
       meta.appendChild(time);
