@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn typed_text_is_trimmed_and_bounded() {
-        assert_eq!(text("  hello\nthere ", 10).as_deref(), Ok("hello\nthere"));
+        assert_eq!(text("  hello\nthere ", 20).as_deref(), Ok("hello\nthere"));
         assert!(text("   ", 10).is_err());
         assert!(text("", 10).is_err());
         assert_eq!(text(&"é".repeat(10), 10).map(|t| t.chars().count()), Ok(10));

@@ -30,6 +30,7 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
         (name = "patients", description = "Patient registration and profiles"),
         (name = "doctors", description = "Doctors, their hours, time off and free slots"),
         (name = "appointments", description = "Booking, cancelling, rescheduling, visit status"),
+        (name = "visits", description = "The video visit: its room, signaling socket, chat and note (docs/visit.md)"),
         (name = "admin", description = "Clinic administration"),
     )
 )]

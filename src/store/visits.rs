@@ -294,23 +294,21 @@ impl Store {
     }
 
     /// Puts this socket in the room for its role, audited; answers the
-    /// connection it replaced, if that one was still there.
+    /// connection it replaced, if there was one (alive or not: a socket that
+    /// is gone ignores being replaced).
     pub async fn enter_visit(
         &self,
         key: &PresenceKey<'_>,
         account: AccountId,
         now: i64,
-        alive_since: i64,
     ) -> Result<Option<String>> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let before: Option<(String,)> = sqlx::query_as(
-                "SELECT connection FROM visit_presence \
-                 WHERE appointment_id = $1 AND role = $2 AND seen_at >= $3",
+                "SELECT connection FROM visit_presence WHERE appointment_id = $1 AND role = $2",
             )
             .bind(key.appointment_id)
             .bind(key.role.as_str())
-            .bind(alive_since)
             .fetch_optional(&mut *tx)
             .await?;
             sqlx::query(

@@ -230,10 +230,7 @@ pub async fn enter(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Resul
         status: room.appointment.status,
     };
     let now = clinic.now().as_second();
-    let replaced = clinic
-        .store
-        .enter_visit(&seat.key(), account, now, alive_since(clinic))
-        .await?;
+    let replaced = clinic.store.enter_visit(&seat.key(), account, now).await?;
     if let Some(old) = replaced {
         let payload = serde_json::json!({ "connection": old }).to_string();
         publish(

@@ -16,3 +16,4 @@ mod openapi;
 mod pages;
 mod throttle;
 mod validation;
+mod visits;

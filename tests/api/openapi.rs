@@ -34,6 +34,11 @@ async fn the_openapi_document_lists_every_operation(backend: Backend) {
         ("/api/v1/appointments/{id}/start", "post"),
         ("/api/v1/appointments/{id}/complete", "post"),
         ("/api/v1/appointments/{id}/no-show", "post"),
+        ("/api/v1/appointments/{id}/visit", "get"),
+        ("/api/v1/appointments/{id}/visit/signal", "get"),
+        ("/api/v1/appointments/{id}/messages", "get"),
+        ("/api/v1/appointments/{id}/messages", "post"),
+        ("/api/v1/appointments/{id}/note", "put"),
         ("/api/v1/audit", "get"),
     ];
     for (path, method) in expected {

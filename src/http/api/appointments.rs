@@ -1,6 +1,7 @@
 //! Appointments: book, list, read, cancel, reschedule, and the visit flow.
 
 use super::schema::{AppointmentStatus, PaymentStatus};
+use super::visits::NoteView;
 use super::{Page, instant_text, parse_cursor, parse_instant};
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::Status;
@@ -47,6 +48,10 @@ pub struct AppointmentView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// The visit's note, for its doctor and its patient, in
+    /// `GET /appointments/{id}` only (`null` in lists, for admins, and
+    /// before the doctor writes one).
+    pub visit_note: Option<NoteView>,
 }
 
 impl From<Appointment> for AppointmentView {
@@ -65,6 +70,7 @@ impl From<Appointment> for AppointmentView {
             payment_status: a.payment_status.as_str().to_owned(),
             created_at: instant_text(a.created_at),
             updated_at: instant_text(a.updated_at),
+            visit_note: None,
         }
     }
 }
@@ -227,7 +233,10 @@ pub async fn get_appointment(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AppointmentView>> {
     let row = visits::read(&state.clinic, &user.caller, AppointmentId::new(id)).await?;
-    Ok(Json(row.into()))
+    let note = crate::usecases::visits::note_of(&state.clinic, &user.caller, &row).await?;
+    let mut view = AppointmentView::from(row);
+    view.visit_note = note.map(Into::into);
+    Ok(Json(view))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -7,6 +7,8 @@ pub mod doctors;
 pub mod patients;
 pub mod schema;
 pub mod sessions;
+pub mod signal;
+pub mod visits;
 
 use super::AppState;
 pub use super::cursor::{bad_cursor, decode_cursor, encode_cursor};
@@ -21,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(patients::router())
         .merge(doctors::router())
         .merge(appointments::router())
+        .merge(visits::router())
+        .merge(signal::router())
         .merge(audit::router())
 }
 
