@@ -458,6 +458,7 @@
     switch (f.type) {
       case 'welcome':
         iceServers = Array.isArray(f.ice_servers) ? f.ice_servers : [];
+        if (f.ice_transport_policy === 'relay') { relayOnly = true; }
         if (f.you) { role = f.you; }
         if (f.peer_name) { peerName = f.peer_name; }
         peerPresent = !!f.peer_present;
@@ -611,21 +612,17 @@
   }
 
   // Messages sent while this page was away (before it loaded, or while its
-  // socket reconnected).
+  // socket reconnected): the whole chat, page by page; repeats are dropped.
   async function catchUpChat() {
-    var after = lastMessageId;
-    for (var page = 0; page < 20; page++) {
-      var res = await fetch('/api/v1/appointments/' + encodeURIComponent(appointment) +
-        '/messages?after=' + after + '&limit=200',
+    var path = '/api/v1/appointments/' + encodeURIComponent(appointment) + '/messages?limit=200';
+    for (var cursor = null, page = 0; page < 50; page++) {
+      var res = await fetch(path + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''),
         { credentials: 'same-origin', headers: { Accept: 'application/json' } }).catch(function () { return null; });
       if (!res || !res.ok) { return; }
       var body = await res.json().catch(function () { return null; });
-      var items = body && Array.isArray(body.items) ? body.items : [];
-      items.forEach(function (m) {
-        showMessage({ id: m.id, author: m.author, author_name: m.author_name, text: m.text, at: m.at });
-      });
-      if (!items.length || !(body.more || body.next_cursor)) { return; }
-      after = items[items.length - 1].id;
+      (body && Array.isArray(body.items) ? body.items : []).forEach(showMessage);
+      cursor = body && body.next_cursor;
+      if (!cursor) { return; }
     }
   }
 
