@@ -69,11 +69,17 @@ get_appointment = operation("get_appointment")
 list_appointments = operation("list_appointments")
 reschedule = operation("reschedule")
 cancel = operation("cancel")
+get_visit = operation("get_visit")
+list_messages = operation("list_messages")
+post_message = operation("post_message")
+put_note = operation("put_note")
 RegisterPatient = body_model(register, "phone", "password", "date_of_birth")
 LoginRequest = body_model(login, "phone", "password")
 BookRequest = body_model(book, "doctor_id", "start")
 RescheduleRequest = body_model(reschedule, "start")
 CancelRequest = body_model(cancel, "reason")
+ChatRequest = body_model(post_message, "text")
+NoteRequest = body_model(put_note, "body")
 
 
 class Failed(AssertionError):
@@ -284,6 +290,26 @@ def step_read_back():
     utc_instant(got.start, "AppointmentView.start")
 
 
+def step_visit_room():
+    # The visit is two days ahead: its room is not open yet, and says when it opens.
+    a, who = state["appt"], state["a"]["client"]
+    v = status_is(get_visit.sync_detailed(a.id, client=who), 200, "the visit's room")
+    check(enum_value(v.state, "VisitView.state") == "not_open", f"room state {v.state!r}")
+    opens = utc_instant(v.opens_at, "VisitView.opens_at")
+    check(opens == a.start - dt.timedelta(minutes=10), f"opens_at {opens} is not 10 min before {a.start}")
+    check(utc_instant(v.closes_at, "VisitView.closes_at") > a.end, f"closes_at {v.closes_at}")
+    check(enum_value(v.you, "VisitView.you") == "patient", f"you {v.you!r}")
+    check(v.present == [] and v.ice_servers == [], f"present {v.present!r}, ice {v.ice_servers!r}")
+    check(enum_value(v.ice_transport_policy, "VisitView.ice_transport_policy") == "all", "ice policy")
+    check(v.signal_url == f"/api/v1/appointments/{a.id}/visit/signal", f"signal_url {v.signal_url!r}")
+    page = status_is(list_messages.sync_detailed(a.id, client=who), 200, "the visit's chat")
+    check(page.items == [], f"chat of a visit not yet held: {page.items!r}")
+    res = post_message.sync_detailed(a.id, client=who, body=ChatRequest(text="Hello?"))
+    problem(res, 409, "visit_not_open", "chat before the room opens")
+    res = put_note.sync_detailed(a.id, client=who, body=NoteRequest(body="I write my own note"))
+    problem(res, 403, "forbidden", "a patient writes the visit note")
+
+
 def find_own(key, appt_id, what):
     lo = state["slot"].start - dt.timedelta(days=1)
     hi = state["slot2"].start + dt.timedelta(days=1)
@@ -326,6 +352,8 @@ def step_slot_taken():
     # And nobody else's appointment is visible: 404, never 403.
     res = get_appointment.sync_detailed(state["appt"].id, client=state["b"]["client"])
     problem(res, 404, "not_found", "read another patient's appointment")
+    res = get_visit.sync_detailed(state["appt"].id, client=state["b"]["client"])
+    problem(res, 404, "not_found", "enter another patient's visit room")
 
 
 def step_reschedule():
@@ -371,6 +399,7 @@ STEPS = [
     step_free_slots,
     step_book,
     step_read_back,
+    step_visit_room,
     step_list_own,
     step_second_patient,
     step_slot_taken,
