@@ -77,7 +77,6 @@
   var signals = Promise.resolve(); // offers, answers and candidates, in order
   var state = 'idle';
   var shown = {};           // chat message ids already on the page
-  var lastMessageId = 0;
   var lastSent = '';
 
   // Test hook (tests/browser/visit*.test.mjs): the current RTCPeerConnection,
@@ -328,7 +327,8 @@
         conn.addTransceiver(trackOf(kind) || kind, { direction: 'sendrecv' });
       });
     }
-    if (!everConnected || state !== 'connected') {
+    if (!iceRestart) {
+      // A new connection interrupts the call there was, if any.
       setState(everConnected ? 'reconnecting' : 'connecting');
     }
     var offer = await conn.createOffer(iceRestart ? { iceRestart: true } : undefined);
@@ -575,7 +575,6 @@
   function showMessage(m) {
     if (typeof m.id !== 'number' || shown[m.id]) { return; }
     shown[m.id] = true;
-    lastMessageId = Math.max(lastMessageId, m.id);
     var item = document.createElement('li');
     item.className = 'chat-msg' + (m.author === role ? ' chat-mine' : '');
     item.setAttribute('data-id', String(m.id));
@@ -696,9 +695,7 @@
   // Wiring.
 
   Array.prototype.forEach.call(chatLog.querySelectorAll('li[data-id]'), function (li) {
-    var n = Number(li.getAttribute('data-id'));
-    shown[n] = true;
-    lastMessageId = Math.max(lastMessageId, n);
+    shown[Number(li.getAttribute('data-id'))] = true;
   });
 
   joinButton.addEventListener('click', join);

@@ -23,12 +23,13 @@ export const DEMO = {
 
 /** Starts `medimeet serve --demo` on a random port; resolves to { url, stop }.
  * `databaseUrl` replaces the fresh SQLite file (several instances on one
- * PostgreSQL); `args` are more flags for `serve`. */
-export async function startServer(env = {}, { databaseUrl, args = [] } = {}) {
+ * PostgreSQL); `listen` a fixed address (an instance restarted where it was);
+ * `args` are more flags for `serve`. */
+export async function startServer(env = {}, { databaseUrl, listen = '127.0.0.1:0', args = [] } = {}) {
   const bin = process.env.MEDIMEET_BIN || join(root, 'target', 'debug', 'medimeet');
   assert.ok(existsSync(bin), `build the binary first: ${bin} is missing (cargo build)`);
   const dir = mkdtempSync(join(tmpdir(), 'medimeet-browser-'));
-  const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0',
+  const child = spawn(bin, ['serve', '--demo', '--listen', listen,
     '--database-url', databaseUrl || `sqlite:${join(dir, 'db')}`, ...args], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -55,11 +55,12 @@ async function stunAnswers(port) {
   }
 }
 
-/** Debian's coturn on loopback, its own pid file and database in a temporary
- * directory (nothing of the system's coturn is touched). */
-async function startTurn() {
+/** Debian's coturn on loopback (on `port_`, or a free port), its own pid
+ * file and database in a temporary directory (nothing of the system's coturn
+ * is touched). */
+async function startTurn(port_ = undefined) {
   const dir = mkdtempSync(joinPath(tmpdir(), 'medimeet-turn-'));
-  const port = await freePort();
+  const port = port_ ?? await freePort();
   const child = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1',
     `--listening-port=${port}`, '--use-auth-secret', `--static-auth-secret=${SECRET}`,
     '--realm=medimeet.test', '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers',
@@ -132,6 +133,37 @@ test('relay only, with the logins medimeet issues, the call goes through coturn'
   assert.deepEqual(await selectedPair(patient), { local: 'relay', remote: 'relay' });
   await mediaFlowsInto(patient, 'patient through the relay');
   await mediaFlowsInto(doctor, 'doctor through the relay');
+  await patient.context().close();
+  await doctor.context().close();
+});
+
+test('the relay goes down mid-call: the doctor restarts ICE and the same connection comes back', async () => {
+  const { url } = server;
+  const visit = await bookVisit(url, { doctorEmail: 'omar.haddad@medimeet.test' });
+  const patient = await newPage(chromium.browser);
+  const doctor = await newPage(chromium.browser);
+  await loginAs(patient, url, visit.patient);
+  await loginAs(doctor, url, visit.doctor);
+  await join(patient, url, visit.id, '?relay=1');
+  await join(doctor, url, visit.id, '?relay=1');
+  await waitState(doctor, 'connected');
+  await waitState(patient, 'connected');
+  // Mark both connections, to tell an ICE restart from a fresh connection.
+  await doctor.evaluate(() => { window.medimeetVisit.pc.marked = true; });
+  await patient.evaluate(() => { window.medimeetVisit.pc.marked = true; });
+
+  // coturn stops (its relayed addresses are gone) and starts again.
+  const { port } = turn;
+  await turn.stop();
+  await waitState(doctor, 'reconnecting', 60_000);
+  turn = await startTurn(port);
+  await waitState(doctor, 'connected', 60_000);
+  await waitState(patient, 'connected', 60_000);
+  assert.equal(await doctor.evaluate(() => window.medimeetVisit.pc.marked), true, 'an ICE restart, not a new connection');
+  assert.equal(await patient.evaluate(() => window.medimeetVisit.pc.marked), true, 'the patient answered on the same connection');
+  assert.deepEqual(await selectedPair(doctor), { local: 'relay', remote: 'relay' });
+  await mediaFlowsInto(patient, 'patient after the ICE restart');
+  await mediaFlowsInto(doctor, 'doctor after the ICE restart');
   await patient.context().close();
   await doctor.context().close();
 });

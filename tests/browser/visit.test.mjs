@@ -225,6 +225,47 @@ test('the room at phone width, by keyboard, and accessible', async () => {
   await doctor.context().close();
 });
 
+test('a second tab takes over the visit, and the other person sees one peer', async () => {
+  const { url } = server;
+  const visit = await bookVisit(url, { doctorEmail: 'liam.obrien@medimeet.test', serverNow: serverNow() });
+  await clockTo(visit.start);
+  const first = await newPage(chromium.browser);
+  await loginAs(first, url, visit.patient);
+  const doctor = await newPage(chromium.browser);
+  await loginAs(doctor, url, visit.doctor);
+  await join(first, url, visit.id);
+  await join(doctor, url, visit.id);
+  await waitState(first, 'connected');
+  await waitState(doctor, 'connected');
+
+  // Every state the doctor's page shows from now on.
+  await doctor.evaluate(() => {
+    window.seenStates = [];
+    const status = document.getElementById('visit-status');
+    new MutationObserver(() => window.seenStates.push(status.getAttribute('data-state')))
+      .observe(status, { attributes: true, attributeFilter: ['data-state'] });
+  });
+  // The same patient opens the room again in another tab (same session).
+  const second = await first.context().newPage();
+  second.problems = [];
+  await join(second, url, visit.id);
+  await waitState(first, 'replaced');
+  assert.match(await first.locator('#visit-status').textContent(), /open in another window or tab/);
+  assert.ok(await first.getByRole('button', { name: 'Continue here' }).isVisible());
+  await waitState(second, 'connected');
+  await waitState(doctor, 'connected');
+  await mediaFlowsInto(doctor, 'doctor receives the second tab');
+  await mediaFlowsInto(second, 'the second tab receives the doctor');
+  // For the doctor the patient never left: one peer, re-entering.
+  const seen = await doctor.evaluate(() => window.seenStates);
+  assert.ok(!seen.includes('left'), `the doctor's states: ${seen.join(', ')}`);
+  // The replaced tab does not come back by itself.
+  assert.equal(await first.evaluate(() => window.medimeetVisit.pc), null);
+  assert.equal(await first.evaluate(() => window.medimeetVisit.state), 'replaced');
+  await first.context().close();
+  await doctor.context().close();
+});
+
 test('a blocked camera is explained and the visit still works, receiving only', async () => {
   const { url } = server;
   // Fake devices but no automatic permission: headless Chromium denies it.
