@@ -444,6 +444,14 @@
       var res = await fetch('/api/v1/appointments/' + encodeURIComponent(appointment) + '/visit',
         { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (res.status === 404) { return ended(); }
+      if (res.status === 401) {
+        joined = false;
+        stopped = true;
+        closePeer();
+        showInCall(false);
+        joinButton.hidden = true;
+        return setState('ended', 'You have been signed out. Log in again to rejoin the visit.');
+      }
       if (res.ok) {
         var room = await res.json();
         if (room.state === 'closed') { return ended(); }

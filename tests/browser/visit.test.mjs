@@ -122,10 +122,33 @@ test('a patient and a doctor meet: video and audio both ways, chat, then the not
   await doctor.reload();
   assert.ok(await doctor.getByRole('region', { name: 'Chat during the visit' }).getByText('Hello doctor, can you see me?').isVisible());
 
+  // The next visit of this patient with this doctor, a day later: the doctor
+  // sees this one, with its note, as the patient's history, on the
+  // appointment and in the room.
+  const slots = await api(url, `/doctors/${visit.doctor.id}/slots`);
+  const next = slots.json.items.find((x) => Date.parse(x.start) >= visit.start + 24 * 3600_000);
+  const again = await api(url, '/appointments', {
+    method: 'POST', token: visit.patient.token, body: { doctor_id: visit.doctor.id, start: next.start, reason: 'Follow-up' },
+  });
+  assert.equal(again.status, 201, again.text);
+  await doctor.goto(`${url}/appointments/${again.json.id}`);
+  const history = doctor.locator('.history li', { has: doctor.locator(`a[href="/appointments/${visit.id}"]`) });
+  assert.match(await history.textContent(), /Completed[\s\S]*A rash on the left arm[\s\S]*Hydrocortisone 1% twice a day/);
+  await clockTo(Date.parse(next.start));
+  const doctorLater = await newPage(chromium.browser, { timezoneId: 'Europe/London' });
+  await loginAs(doctorLater, url, visit.doctor);
+  await doctorLater.goto(`${url}/appointments/${again.json.id}/visit`);
+  const inRoom = doctorLater.locator('.history li', { has: doctorLater.locator(`a[href="/appointments/${visit.id}"]`) });
+  assert.match(await inRoom.textContent(), /Hydrocortisone 1% twice a day/);
+  assert.ok(await doctorLater.getByText('Follow-up').isVisible(), 'the reason for this visit');
+  await checkA11y(doctorLater, 'room (doctor, with history)');
+
   assertNoProblems(patient, 'patient');
   assertNoProblems(doctor, 'doctor');
+  assertNoProblems(doctorLater, 'doctor, a day later');
   await patient.context().close();
   await doctor.context().close();
+  await doctorLater.context().close();
 });
 
 test('the room before it opens, after it closes, and for nobody else', async () => {

@@ -17,7 +17,7 @@ use crate::domain::caller::Role;
 use crate::domain::ids::AppointmentId;
 use crate::domain::visit::RoomState;
 use crate::http::AppState;
-use crate::usecases::visits::{self, ChatMessage};
+use crate::usecases::visits::{self, ChatMessage, PastVisit};
 use crate::usecases::{Caller, Clinic};
 use askama::Template;
 use axum::Router;
@@ -79,6 +79,19 @@ pub struct PastLine {
     pub status_class: &'static str,
     pub reason: Option<String>,
     pub note: Option<String>,
+}
+
+impl PastLine {
+    pub fn new(p: PastVisit, tz: &TimeZone) -> Self {
+        Self {
+            id: p.appointment.id.get(),
+            date: fmt::date_time(&fmt::zoned(p.appointment.start_at, tz)),
+            status: fmt::status_label(p.appointment.status),
+            status_class: fmt::status_class(p.appointment.status),
+            reason: p.appointment.reason,
+            note: p.note.map(|n| n.body),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -167,20 +180,7 @@ async fn room_page(
             .collect(),
         reason: a.reason.clone(),
         note: note.map(|n| n.body),
-        history: history
-            .into_iter()
-            .map(|p| {
-                let day = fmt::zoned(p.appointment.start_at, &tz);
-                PastLine {
-                    id: p.appointment.id.get(),
-                    date: fmt::date_time(&day),
-                    status: fmt::status_label(p.appointment.status),
-                    status_class: fmt::status_class(p.appointment.status),
-                    reason: p.appointment.reason.clone(),
-                    note: p.note.map(|n| n.body),
-                }
-            })
-            .collect(),
+        history: history.into_iter().map(|p| PastLine::new(p, &tz)).collect(),
     };
     Ok(render(&page))
 }

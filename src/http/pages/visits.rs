@@ -2,7 +2,8 @@
 //! anyone else gets the 404 page): details, cancel with a reason, reschedule,
 //! and the doctor's visit actions (start, completed, no-show). Its patient and
 //! its doctor also see the way into the video visit's room while it is open
-//! (or when it opens), and afterwards the visit's chat and note.
+//! (or when it opens), and afterwards the visit's chat and note; the doctor
+//! also sees the patient's earlier visits with them, with their notes.
 
 use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use super::flash::Flash;
@@ -12,7 +13,7 @@ use super::layout::Layout;
 use super::patient::{SlotPicker, booking_errors, id_of, slot_picker, today_in};
 use super::redirect::safe_local_path;
 use super::render::{render, render_status};
-use super::room::{ChatLine, whole_chat};
+use super::room::{ChatLine, PastLine, whole_chat};
 use super::viewer::Viewer;
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
@@ -107,6 +108,9 @@ struct DetailPage {
     video: Option<VideoLink>,
     note: Option<NoteView>,
     messages: Vec<ChatLine>,
+    /// The doctor's context: the patient's earlier visits with them.
+    is_doctor: bool,
+    history: Vec<PastLine>,
 }
 
 /// The way into the video visit's room, for its patient and its doctor.
@@ -191,6 +195,16 @@ async fn detail_view(
     };
     let is_staff = user.caller.is_staff();
     let (video, note, messages) = video_parts(state, user, a, &tz).await?;
+    let is_doctor = role == Some(Role::Doctor);
+    let history = if is_doctor {
+        video::history(&state.clinic, &user.caller, a.id)
+            .await?
+            .into_iter()
+            .map(|p| PastLine::new(p, &tz))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let just_booked = matches!(viewer.flash, Some(Flash::Booked | Flash::Rescheduled));
     let mut layout = viewer.layout_tz("Appointment", if is_staff { "" } else { "appointments" });
     if just_booked {
@@ -232,6 +246,8 @@ async fn detail_view(
         video,
         note,
         messages,
+        is_doctor,
+        history,
     })
 }
 
