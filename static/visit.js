@@ -323,11 +323,11 @@
     if (!joined || stopped || !peerPresent) { return; }
     var conn = iceRestart && pc ? pc : newPeer();
     if (!iceRestart) {
+      // Audio then video, always sending: a camera or microphone that comes
+      // later is put on with replaceTrack, no renegotiation needed.
       ['audio', 'video'].forEach(function (kind) {
         conn.addTransceiver(trackOf(kind) || kind, { direction: 'sendrecv' });
       });
-    }
-    if (!iceRestart) {
       // A new connection interrupts the call there was, if any.
       setState(everConnected ? 'reconnecting' : 'connecting');
     }
