@@ -19,20 +19,28 @@ scripts/api-fuzz.sh target/debug/medimeet
 # the booking flow through its typed functions and models, on both backends.
 scripts/client-test.sh target/debug/medimeet
 
-# The test databases are dropped by the tests themselves; prove it.
-if command -v psql >/dev/null 2>&1; then
-    url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-    left=$(psql "$url" -Atc "SELECT count(*) FROM pg_database WHERE datname LIKE 'medimeet_test_%'")
-    if [ "$left" != "0" ]; then
-        echo "error: $left test databases were left behind" >&2
-        exit 1
+# The test databases are dropped by the tests themselves; prove it (here,
+# and again after the browser tests).
+no_test_databases_left() {
+    if command -v psql >/dev/null 2>&1; then
+        local url left
+        url="${MEDIMEET_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+        left=$(psql "$url" -Atc "SELECT count(*) FROM pg_database WHERE datname LIKE 'medimeet_test_%'")
+        if [ "$left" != "0" ]; then
+            echo "error: $left test databases were left behind" >&2
+            exit 1
+        fi
     fi
-fi
+}
+no_test_databases_left
 
 # The web pages in a real browser: the debug binary, Debian's headless
 # Chromium driven by playwright-core, axe-core for accessibility
 # (tests/browser/*.test.mjs; .ci/run installs chromium). One file at a time:
-# each starts its own server and browser on this two-core machine.
+# each starts its own server and browser on this two-core machine. The video
+# visit's files also need PostgreSQL at MEDIMEET_TEST_PG_URL (visit-multi: two
+# instances on a database of its own, dropped at the end and checked after) and
+# Debian's coturn (visit-turn starts `turnserver` on loopback; .ci/run installs it).
 # The binary is the test build: `--features test-clock` lets the doctor's
 # test move the server's clock (docs/decisions/0010-test-clock.md). Same
 # target directory, so only this crate compiles again, not its dependencies;
@@ -42,6 +50,7 @@ if [ ! -d node_modules ]; then
 fi
 cargo build --locked --features test-clock --bin medimeet
 node --test --test-concurrency=1 tests/browser/
+no_test_databases_left
 
 # Load, storm and crash smoke (issue 4, docs/PERFORMANCE.md): seconds-long runs
 # of medimeet-load on both backends that assert correctness only (0 double

@@ -21,13 +21,16 @@ export const DEMO = {
   doctorPassword: 'doctor-demo-pass',
 };
 
-/** Starts `medimeet serve --demo` on a random port; resolves to { url, stop }. */
-export async function startServer(env = {}) {
+/** Starts `medimeet serve --demo` on a random port; resolves to { url, stop }.
+ * `databaseUrl` replaces the fresh SQLite file (several instances on one
+ * PostgreSQL); `listen` a fixed address (an instance restarted where it was);
+ * `args` are more flags for `serve`. */
+export async function startServer(env = {}, { databaseUrl, listen = '127.0.0.1:0', args = [] } = {}) {
   const bin = process.env.MEDIMEET_BIN || join(root, 'target', 'debug', 'medimeet');
   assert.ok(existsSync(bin), `build the binary first: ${bin} is missing (cargo build)`);
   const dir = mkdtempSync(join(tmpdir(), 'medimeet-browser-'));
-  const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0',
-    '--database-url', `sqlite:${join(dir, 'db')}`], {
+  const child = spawn(bin, ['serve', '--demo', '--listen', listen,
+    '--database-url', databaseUrl || `sqlite:${join(dir, 'db')}`, ...args], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -65,13 +68,15 @@ export async function moveClock(url, secs) {
 }
 
 /** Debian's Chromium, headless, with the flags that keep it off the network
- * (Playwright gives each launch a fresh temporary profile). */
-export async function launch() {
+ * (Playwright gives each launch a fresh temporary profile), and `extraArgs`
+ * (the video visit's tests add fake media devices). */
+export async function launch(extraArgs = []) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs],
   });
   const close = async () => { await browser.close(); };
   return { browser, close };

@@ -1,4 +1,5 @@
-//! The stylesheet, script and icon, embedded in the binary so a clinic's closed
+//! The stylesheet, the scripts (app.js everywhere, visit.js in the video
+//! visit's room) and the icon, embedded in the binary so a clinic's closed
 //! network needs nothing else. Their URLs carry a hash of their content
 //! (`/static/<hash>/app.css`), so browsers may cache them for a year and still
 //! fetch a new version the moment the binary changes.
@@ -18,7 +19,7 @@ struct Asset {
     mime: &'static str,
 }
 
-static ASSETS: [Asset; 3] = [
+static ASSETS: [Asset; 4] = [
     Asset {
         name: "app.css",
         body: include_bytes!("../../../static/app.css"),
@@ -27,6 +28,11 @@ static ASSETS: [Asset; 3] = [
     Asset {
         name: "app.js",
         body: include_bytes!("../../../static/app.js"),
+        mime: "text/javascript; charset=utf-8",
+    },
+    Asset {
+        name: "visit.js",
+        body: include_bytes!("../../../static/visit.js"),
         mime: "text/javascript; charset=utf-8",
     },
     Asset {
@@ -115,5 +121,6 @@ mod tests {
         assert!(css.ends_with("/app.css"));
         assert_eq!(VERSION.len(), 12);
         assert_eq!(url("nope"), "/static/missing");
+        assert!(url("visit.js").ends_with("/visit.js"));
     }
 }

@@ -27,7 +27,8 @@
 //! [`viewer`] (who is looking), [`layout`] (the page frame), [`forms`] (reading
 //! a form, checking its token), [`errors`] (the use cases' error as a page
 //! status, an error page or form messages), [`render`], [`redirect`] and
-//! [`flash`] (the one-shot message after a redirect).
+//! [`flash`] (the one-shot message after a redirect). The video visit's room
+//! page is [`room`]; its script is `static/visit.js`.
 
 pub mod admin;
 pub mod assets;
@@ -42,6 +43,7 @@ pub mod patient;
 pub mod public;
 pub mod redirect;
 pub mod render;
+pub mod room;
 pub mod viewer;
 pub mod visits;
 
@@ -71,6 +73,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(public::router())
         .merge(patient::router())
         .merge(visits::router())
+        .merge(room::router())
         .merge(doctor::router())
         .merge(admin::router())
         .merge(assets::router())

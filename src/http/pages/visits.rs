@@ -1,6 +1,9 @@
 //! One appointment, for whoever may see it (its patient, its doctor, an admin;
 //! anyone else gets the 404 page): details, cancel with a reason, reschedule,
-//! and the doctor's visit actions (start, completed, no-show).
+//! and the doctor's visit actions (start, completed, no-show). Its patient and
+//! its doctor also see the way into the video visit's room while it is open
+//! (or when it opens), and afterwards the visit's chat and note; the doctor
+//! also sees the patient's earlier visits with them, with their notes.
 
 use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use super::flash::Flash;
@@ -10,15 +13,17 @@ use super::layout::Layout;
 use super::patient::{SlotPicker, booking_errors, id_of, slot_picker, today_in};
 use super::redirect::safe_local_path;
 use super::render::{render, render_status};
+use super::room::{ChatLine, PastLine, whole_chat};
 use super::viewer::Viewer;
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
 use crate::domain::ids::AppointmentId;
+use crate::domain::visit::RoomState;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
 use crate::usecases::appointments as visits;
-use crate::usecases::{Caller, Conflict, Error, Refusal, doctors};
+use crate::usecases::{Caller, Conflict, Error, Refusal, doctors, visits as video};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -47,7 +52,7 @@ fn allowed(state: &AppState, user: &CurrentUser, a: &Appointment, action: Action
 }
 
 /// The zone an appointment is shown in: a doctor's own, or the browser's.
-async fn zone_for(
+pub(super) async fn zone_for(
     state: &AppState,
     viewer: &Viewer,
     user: &CurrentUser,
@@ -100,6 +105,71 @@ struct DetailPage {
     back_label: &'static str,
     cancel_text: String,
     errors: FormErrors,
+    video: Option<VideoLink>,
+    note: Option<NoteView>,
+    messages: Vec<ChatLine>,
+    /// The doctor's context: the patient's earlier visits with them.
+    is_doctor: bool,
+    history: Vec<PastLine>,
+}
+
+/// The way into the video visit's room, for its patient and its doctor.
+struct VideoLink {
+    open: bool,
+    /// When it opens, for a room not open yet.
+    opens_at: Option<String>,
+    patient_waiting: bool,
+}
+
+struct NoteView {
+    body: String,
+    updated: String,
+}
+
+/// The video visit as this appointment's page shows it: the room (open, or
+/// when it opens), the note and the chat. Nothing for anyone but its two
+/// people (an admin sees the appointment, not its visit).
+async fn video_parts(
+    state: &AppState,
+    user: &CurrentUser,
+    a: &Appointment,
+    tz: &TimeZone,
+) -> Result<(Option<VideoLink>, Option<NoteView>, Vec<ChatLine>), PageError> {
+    let clinic = &state.clinic;
+    if !matches!(user.role(), Some(Role::Patient | Role::Doctor)) {
+        return Ok((None, None, Vec::new()));
+    }
+    let room = video::room(clinic, &user.caller, a.id).await?;
+    let link = match room.room.state {
+        RoomState::Open => Some(VideoLink {
+            open: true,
+            opens_at: None,
+            patient_waiting: room.you == Role::Doctor && room.present.contains(&Role::Patient),
+        }),
+        RoomState::NotOpen => Some(VideoLink {
+            open: false,
+            opens_at: Some(fmt::date_time(&fmt::zoned(room.room.opens_at, tz))),
+            patient_waiting: false,
+        }),
+        RoomState::Closed => None,
+    };
+    let note = video::note_of(clinic, &user.caller, a)
+        .await?
+        .map(|n| NoteView {
+            body: n.body,
+            updated: fmt::date_time(&fmt::zoned(n.updated_at, tz)),
+        });
+    // A room never opened has no chat: nothing to read (or audit).
+    let messages = if room.room.state == RoomState::NotOpen {
+        Vec::new()
+    } else {
+        whole_chat(clinic, &user.caller, a.id)
+            .await?
+            .into_iter()
+            .map(|m| ChatLine::new(m, room.you, tz))
+            .collect()
+    };
+    Ok((link, note, messages))
 }
 
 async fn detail_view(
@@ -124,6 +194,17 @@ async fn detail_view(
         Some(Role::Admin) => ("/admin/appointments".to_owned(), "All appointments"),
     };
     let is_staff = user.caller.is_staff();
+    let (video, note, messages) = video_parts(state, user, a, &tz).await?;
+    let is_doctor = role == Some(Role::Doctor);
+    let history = if is_doctor {
+        video::history(&state.clinic, &user.caller, a.id)
+            .await?
+            .into_iter()
+            .map(|p| PastLine::new(p, &tz))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let just_booked = matches!(viewer.flash, Some(Flash::Booked | Flash::Rescheduled));
     let mut layout = viewer.layout_tz("Appointment", if is_staff { "" } else { "appointments" });
     if just_booked {
@@ -162,6 +243,11 @@ async fn detail_view(
         back_label,
         cancel_text,
         errors,
+        video,
+        note,
+        messages,
+        is_doctor,
+        history,
     })
 }
 

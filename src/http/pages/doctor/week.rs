@@ -1,9 +1,12 @@
 //! The doctor's week: their visits day by day in their own zone, with the
-//! day's and the week's counts and the visit actions they may take.
+//! day's and the week's counts and the visit actions they may take, "Join
+//! visit" where a video room is open and "Patient waiting" where the patient
+//! is in it.
 
 use super::{own_doctor, zone_of};
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
+use crate::domain::visit::RoomState;
 use crate::http::AppState;
 use crate::http::pages::errors::PageResult;
 use crate::http::pages::fmt;
@@ -12,6 +15,7 @@ use crate::http::pages::patient::today_in;
 use crate::http::pages::render::render;
 use crate::http::pages::viewer::Viewer;
 use crate::usecases::appointments::{self as visits, AppointmentQuery};
+use crate::usecases::visits as video;
 use askama::Template;
 use axum::extract::{Query, State};
 use jiff::civil::Date;
@@ -27,6 +31,10 @@ pub struct WeekVisit {
     pub inactive: bool,
     pub can_complete: bool,
     pub can_no_show: bool,
+    /// Its video room is open now.
+    pub room_open: bool,
+    /// Its patient is in the room.
+    pub patient_waiting: bool,
 }
 
 pub struct WeekDay {
@@ -91,6 +99,8 @@ pub(super) async fn week(
     .await?
     .items;
     let now = state.clinic.now();
+    let waiting = video::waiting(&state.clinic, &user.caller, doctor.id).await?;
+    let window = state.clinic.settings().visit_window();
     let can = |a, action| visits::allowed(&state.clinic, &user.caller, a, action);
     let mut days: Vec<WeekDay> = (0..7)
         .map(|i| {
@@ -137,6 +147,9 @@ pub(super) async fn week(
                 inactive: !active && a.status != Status::Completed,
                 can_complete: can(a, Action::Complete),
                 can_no_show: can(a, Action::NoShow),
+                room_open: window.room(a.status, a.start_at, a.end_at, now).state
+                    == RoomState::Open,
+                patient_waiting: waiting.contains(&a.id),
             });
         }
     }
