@@ -784,6 +784,32 @@ async fn two_instances_relay_the_call_through_postgresql() {
     send(&mut p, json!({"type": "chat", "text": "across instances"})).await;
     assert_eq!(next(&mut d).await["text"], "across instances");
     assert_eq!(next(&mut p).await["text"], "across instances");
+    // Both listeners lose their connection (a database failover, a proxy's
+    // idle timeout); they reconnect, reload what they missed, and the call
+    // goes on.
+    let medimeet::store::Store::Postgres(pool) = &a.store else {
+        unreachable!()
+    };
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(cut.len(), 2, "one listener per instance");
+    send(
+        &mut d,
+        json!({"type": "ice", "candidate": {"candidate": "after the cut"}}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut p).await["candidate"]["candidate"],
+        "after the cut"
+    );
+    send(&mut p, json!({"type": "chat", "text": "still connected"})).await;
+    assert_eq!(next(&mut d).await["text"], "still connected");
+    assert_eq!(next(&mut p).await["text"], "still connected");
     // A second doctor tab on the first instance replaces the one on the second.
     let mut d2 = socket(&a, v.id, &v.doctor).await;
     next(&mut d2).await;
