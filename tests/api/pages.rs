@@ -1,8 +1,8 @@
 //! The web pages' security, through the real server: a strict CSP and no
 //! caching on every page, CSRF tokens checked on every form (the session's for
 //! signed-in users, a double-submit cookie for the login and sign-up forms),
-//! nobody sees another person's appointment page, and logging out ends the
-//! session on the server.
+//! nobody sees another person's appointment page (nor the room of its video
+//! visit), and logging out ends the session on the server.
 
 use crate::helpers::{
     Backend, TestApp, User, client, next_phone, spawn_app, spawn_app_with, test_settings,
@@ -328,6 +328,55 @@ async fn another_patients_appointment_page_is_a_404(backend: Backend) {
     );
 }
 
+/// The video visit's room page (`/appointments/{id}/visit`) exists for the
+/// visit's patient and doctor only; an admin, who may read the appointment,
+/// gets no way into its room either.
+async fn the_visit_room_page_is_for_its_patient_and_doctor_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let other_doctor = app.everyday_doctor(&admin).await;
+    let (patient, owner) = patient_browser(&app).await;
+    let (_, stranger) = patient_browser(&app).await;
+    let start = app.later_slots(doctor.id).await[0].clone();
+    let r = app.book(&patient, doctor.id, &start).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+    let room = format!("/appointments/{id}/visit");
+    let cookie = |u: &User| format!("medimeet_session={}", u.token);
+
+    // Its two people: days ahead, the room says when it opens, no call yet;
+    // the appointment says so too.
+    for (who, c) in [
+        ("patient", owner.cookie.clone()),
+        ("doctor", cookie(&doctor)),
+    ] {
+        let p = get(&app, &room, Some(&c)).await;
+        assert_eq!(p.status, 200, "{who}");
+        assert!(p.body.contains("The room opens at"), "{who}: {}", p.body);
+        assert!(!p.body.contains("id=\"visit-room\""), "{who}: no call yet");
+        let a = get(&app, &format!("/appointments/{id}"), Some(&c)).await;
+        assert!(a.body.contains("The visit's room opens at"), "{who}");
+    }
+    // Anyone else: no such page, and nothing of the visit in it.
+    for (who, c) in [
+        ("another patient", stranger.cookie.clone()),
+        ("an admin", cookie(&admin)),
+        ("another doctor", cookie(&other_doctor)),
+    ] {
+        let p = get(&app, &room, Some(&c)).await;
+        assert_eq!(p.status, 404, "{who}");
+        assert!(p.body.contains("Page not found"), "{who}");
+        assert!(!p.body.contains("check-up"), "{who}: the reason leaks");
+    }
+    // The admin reads the appointment, with no way into its room.
+    let a = get(&app, &format!("/appointments/{id}"), Some(&cookie(&admin))).await;
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("check-up"));
+    assert!(!a.body.contains(&room), "no link to the room for an admin");
+    assert!(!a.body.contains("Video visit"));
+}
+
 async fn logging_out_ends_the_session_on_the_server(backend: Backend) {
     let app = spawn_app(backend).await;
     let (patient, browser) = patient_browser(&app).await;
@@ -460,6 +509,7 @@ crate::both_backends!(
     a_signed_in_form_without_its_csrf_token_is_refused_and_changes_nothing,
     the_login_form_needs_its_double_submit_token,
     another_patients_appointment_page_is_a_404,
+    the_visit_room_page_is_for_its_patient_and_doctor_only,
     logging_out_ends_the_session_on_the_server,
     page_cookies_are_secure_when_served_over_https,
     sign_up_mistakes_come_back_per_field_and_write_nothing,
