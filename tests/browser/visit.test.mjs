@@ -289,6 +289,28 @@ test('a second tab takes over the visit, and the other person sees one peer', as
   await doctor.context().close();
 });
 
+test('the doctor ends a visit the patient never joined as a no-show', async () => {
+  const { url } = server;
+  const visit = await bookVisit(url, { doctorEmail: 'priya.raman@medimeet.test', serverNow: serverNow() });
+  await clockTo(visit.start);
+  const doctor = await newPage(chromium.browser);
+  await loginAs(doctor, url, visit.doctor);
+  await join(doctor, url, visit.id);
+  await waitState(doctor, 'waiting');
+  assert.equal(await doctor.locator('#visit-status').textContent(), `Waiting for ${visit.patient.name}`);
+  // Nobody came: the form proposes a no-show.
+  assert.equal(await doctor.getByLabel('The patient did not come (no-show)').isChecked(), true);
+  await doctor.getByLabel(/Visit note/).fill('Patient did not join; left a voicemail.');
+  await doctor.getByRole('button', { name: 'End visit' }).click();
+  await doctor.waitForURL(`${url}/appointments/${visit.id}`);
+  assert.ok(await doctor.locator('.details').getByText('No-show', { exact: true }).isVisible());
+  assert.ok(await doctor.getByText('Patient did not join; left a voicemail.').isVisible());
+  const after = await api(url, `/appointments/${visit.id}`, { token: visit.patient.token });
+  assert.equal(after.json.status, 'no_show');
+  assertNoProblems(doctor, 'doctor');
+  await doctor.context().close();
+});
+
 test('a blocked camera is explained and the visit still works, receiving only', async () => {
   const { url } = server;
   // Fake devices but no automatic permission: headless Chromium denies it.
