@@ -196,6 +196,13 @@ test('the room at phone width, by keyboard, and accessible', async () => {
   await loginAs(patient, url, visit.patient);
   await patient.goto(`${url}/appointments/${visit.id}/visit`);
   await checkA11y(patient, 'room before joining');
+  // The preview runs, and the camera and microphone can be chosen by name.
+  await until(() => patient.evaluate(() => document.getElementById('local-video').srcObject?.getVideoTracks().length === 1),
+    'the camera preview');
+  for (const label of ['Camera', 'Microphone']) {
+    const names = await patient.getByLabel(label, { exact: true }).locator('option').allTextContents();
+    assert.ok(names.length >= 1 && !names.includes('None found'), `${label}: ${names}`);
+  }
 
   // By keyboard: Tab reaches "Join the visit", Enter joins.
   const join_ = patient.getByRole('button', { name: 'Join the visit' });
