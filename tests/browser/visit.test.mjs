@@ -75,12 +75,18 @@ test('a patient and a doctor meet: video and audio both ways, chat, then the not
   await mediaFlowsInto(patient, 'patient receives the doctor');
   await mediaFlowsInto(doctor, 'doctor receives the patient');
 
-  // Mute: the doctor's audio stops reaching the patient as sound, but the
+  // Mute and camera off switch the patient's own tracks off and on; each
   // button says what it will do next.
   await patient.getByRole('button', { name: 'Mute' }).click();
   assert.ok(await patient.getByRole('button', { name: 'Unmute' }).isVisible());
   assert.equal(await patient.evaluate(() => document.getElementById('local-video').srcObject.getAudioTracks()[0].enabled), false);
   await patient.getByRole('button', { name: 'Unmute' }).click();
+  assert.equal(await patient.evaluate(() => document.getElementById('local-video').srcObject.getAudioTracks()[0].enabled), true);
+  await patient.getByRole('button', { name: 'Turn camera off' }).click();
+  assert.equal(await patient.evaluate(() => document.getElementById('local-video').srcObject.getVideoTracks()[0].enabled), false);
+  assert.ok(await patient.getByText('Camera off').isVisible(), 'the preview says the camera is off');
+  await patient.getByRole('button', { name: 'Turn camera on' }).click();
+  assert.equal(await patient.evaluate(() => document.getElementById('local-video').srcObject.getVideoTracks()[0].enabled), true);
 
   // Chat both ways, text only (markup arrives as the characters typed).
   await patient.getByLabel('Message').fill('Hello doctor, can you see me?');
