@@ -405,9 +405,10 @@ pub(super) async fn announce_status(clinic: &Clinic, a: &Appointment, actor: Opt
     }
 }
 
-/// Whether a visit in this status, with this appointment's times, has its
-/// room open now (so a status change is announced to it).
-pub(super) fn room_is_open(clinic: &Clinic, a: &Appointment) -> bool {
+/// Whether this appointment's video room is open now (for a "Join visit"
+/// link on a list; its status changes are announced to the room then). No
+/// database read: the caller already may see the appointment.
+pub fn room_is_open(clinic: &Clinic, a: &Appointment) -> bool {
     room_of(clinic, a).state == RoomState::Open
 }
 

@@ -6,7 +6,6 @@
 use super::{own_doctor, zone_of};
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
-use crate::domain::visit::RoomState;
 use crate::http::AppState;
 use crate::http::pages::errors::PageResult;
 use crate::http::pages::fmt;
@@ -100,7 +99,6 @@ pub(super) async fn week(
     .items;
     let now = state.clinic.now();
     let waiting = video::waiting(&state.clinic, &user.caller, doctor.id).await?;
-    let window = state.clinic.settings().visit_window();
     let can = |a, action| visits::allowed(&state.clinic, &user.caller, a, action);
     let mut days: Vec<WeekDay> = (0..7)
         .map(|i| {
@@ -147,8 +145,7 @@ pub(super) async fn week(
                 inactive: !active && a.status != Status::Completed,
                 can_complete: can(a, Action::Complete),
                 can_no_show: can(a, Action::NoShow),
-                room_open: window.room(a.status, a.start_at, a.end_at, now).state
-                    == RoomState::Open,
+                room_open: video::room_is_open(&state.clinic, a),
                 patient_waiting: waiting.contains(&a.id),
             });
         }
