@@ -24,6 +24,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod notify;
 pub mod startup;
 pub mod store;
 pub mod usecases;

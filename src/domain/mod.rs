@@ -9,11 +9,13 @@
 //! - [`person`]: validated names, phones, emails, passwords and birth dates.
 //! - [`throttle`]: when repeated login failures lock an account or address.
 //! - [`visit`]: when a video visit's room is open.
+//! - [`notify`]: when reminders are due and still go out; retry backoff.
 pub mod appointment;
 pub mod audit;
 pub mod caller;
 pub mod doctor;
 pub mod ids;
+pub mod notify;
 pub mod person;
 pub mod schedule;
 pub mod throttle;

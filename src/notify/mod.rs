@@ -1,0 +1,7 @@
+//! The notification face (decision 0013): what a notification looks like on
+//! each channel. Rendering only; what is sent, to whom and when is the use
+//! cases' and the domain's ([`crate::domain::notify`]).
+//!
+//! - [`ics`]: the calendar attachment of a visit's emails (RFC 5545).
+
+pub mod ics;
