@@ -31,6 +31,7 @@ pub mod defaults {
     pub const VISIT_OPENS_MINUTES: i64 = 10;
     pub const VISIT_CLOSES_MINUTES: i64 = 30;
     pub const TURN_TTL_MINUTES: i64 = 240;
+    pub const REMINDER_HOURS: [i64; 2] = [24, 1];
     pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
 }
 
@@ -348,6 +349,18 @@ pub struct Settings {
     )]
     pub turn_relay_only: bool,
 
+    /// When patients are reminded of a visit, in hours before it (1 to 720;
+    /// several separated by commas; reminders whose time has passed at
+    /// booking are skipped).
+    #[arg(
+        long = "reminder-hours",
+        env = "MEDIMEET_REMINDER_HOURS",
+        value_delimiter = ',',
+        default_values_t = defaults::REMINDER_HOURS,
+        value_parser = clap::value_parser!(i64).range(1..=720)
+    )]
+    pub reminder_hours: Vec<i64>,
+
     /// Region (ISO 3166 code, such as US or DE) assumed for phone numbers
     /// written without +country code.
     #[arg(long, env = "MEDIMEET_PHONE_REGION", default_value_t = defaults::PHONE_REGION)]
@@ -377,6 +390,7 @@ impl Default for Settings {
             turn_secret: None,
             turn_ttl_minutes: defaults::TURN_TTL_MINUTES,
             turn_relay_only: false,
+            reminder_hours: defaults::REMINDER_HOURS.to_vec(),
             phone_region: defaults::PHONE_REGION,
             secure_cookies: false,
             trust_forwarded_for: false,

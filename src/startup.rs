@@ -79,6 +79,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let clinic = self.state.clinic.clone();
+        let (stop_worker, stop) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(crate::notify::worker::run(
+            clinic.clone(),
+            crate::notify::worker::Channels::default(),
+            stop,
+        ));
         let router = app(self.state);
         axum::serve(
             self.listener,
@@ -86,6 +92,8 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
         clinic.close().await;
         Ok(())
     }

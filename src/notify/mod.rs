@@ -3,5 +3,7 @@
 //! cases' and the domain's ([`crate::domain::notify`]).
 //!
 //! - [`ics`]: the calendar attachment of a visit's emails (RFC 5545).
+//! - [`worker`]: expands events and handles due deliveries.
 
 pub mod ics;
+pub mod worker;

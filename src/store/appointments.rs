@@ -4,6 +4,7 @@
 //! appointments, plus the audit log), so the booking tables can be distributed by
 //! doctor without changing this code.
 
+use super::outbox::record_event;
 use super::{
     ActorId, Conflict, LockDoctor, Result, Store, StoreError, audit, begin_write, instant, on_read,
     on_write,
@@ -156,6 +157,8 @@ macro_rules! fetch_appointment {
 /// `$3` start, `$4` end, `$5` local date, `$6` reason, `$7` actor, `$8` now,
 /// `$9` key's account, `$10` key, `$11` request hash. A key already taken (two
 /// requests with one key racing) fails the savepoint like an overlap does.
+/// Last, the notification event (decision 0013), its visit found by the
+/// doctor's active slot at that start (unique by the no-overlap rule).
 pub(crate) const BOOK_SQLITE: &str = concat!(
     "SAVEPOINT booking; \
      INSERT INTO slots (doctor_id, start_at, end_at, kind, released_at, created_at) \
@@ -170,6 +173,9 @@ pub(crate) const BOOK_SQLITE: &str = concat!(
      INSERT INTO idempotency_keys (account_id, key, request_hash, appointment_id, created_at) \
        SELECT $9, $10, $11, entity_id, $8 FROM audit_log \
        WHERE id = last_insert_rowid() AND $10 IS NOT NULL; \
+     INSERT INTO notification_event (event, appointment_id, actor_account_id, detail, visit_start, created_at) \
+       SELECT 'booked', ap.id, $7, NULL, $3, $8 FROM appointments ap JOIN slots s ON s.id = ap.slot_id \
+       WHERE s.doctor_id = $1 AND s.start_at = $3 AND s.released_at IS NULL; \
      RELEASE booking"
 );
 
@@ -188,7 +194,9 @@ pub(crate) const BOOK_POSTGRES: &str = "\
     lg AS (INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail) \
           SELECT $8, $7, 'book', 'appointment', ap.id, NULL FROM ap), \
     ik AS (INSERT INTO idempotency_keys (account_id, key, request_hash, appointment_id, created_at) \
-          SELECT $9, $10, $11, ap.id, $8 FROM ap WHERE $10::TEXT IS NOT NULL) \
+          SELECT $9, $10, $11, ap.id, $8 FROM ap WHERE $10::TEXT IS NOT NULL), \
+    ev AS (INSERT INTO notification_event (event, appointment_id, actor_account_id, detail, visit_start, created_at) \
+          SELECT 'booked', ap.id, $7, NULL, $3, $8 FROM ap) \
     SELECT ap.id, ap.doctor_id, ap.patient_id, ap.slot_id, ap.start_at, ap.end_at, \
         ap.local_date, ap.status, ap.reason, ap.cancel_reason, ap.payment_status, \
         ap.created_at, ap.updated_at, \
@@ -421,6 +429,12 @@ impl Store {
             }
             audit!(tx, now, actor, t.to_status.as_str(), "appointment", t.id, Some(format!("from {}", t.from_status)));
             let row = fetch_appointment!(&mut *tx, t.id).ok_or(StoreError::NotFound)?;
+            let (event, detail) = if t.to_status == Status::Cancelled {
+                ("cancelled", serde_json::json!({ "reason": t.cancel_reason, "by": actor.map(|a| a.get()) }))
+            } else {
+                ("status_changed", serde_json::json!({ "status": t.to_status.as_str(), "from": t.from_status.as_str() }))
+            };
+            record_event!(tx, event, t.id, actor, Some(detail.to_string()), row.start_at.as_second(), now);
             tx.commit().await?;
             Ok(row)
         })
@@ -495,6 +509,7 @@ impl Store {
             }
             audit!(tx, now, actor, "reschedule", "appointment", r.id, Some(format!("slot {} -> {}", r.old_slot_id, slot_id)));
             let row = fetch_appointment!(&mut *tx, r.id).ok_or(StoreError::NotFound)?;
+            record_event!(tx, "rescheduled", r.id, actor, None::<String>, r.start_at.as_second(), now);
             tx.commit().await?;
             Ok(row)
         })

@@ -21,11 +21,13 @@
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
 //! - [`clinic`]: the admin's figures and the audit log.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
+//! - [`notifications`]: who hears of a change, when, and what a failure means.
 
 pub mod appointments;
 pub mod clinic;
 pub mod doctors;
 pub mod error;
+pub mod notifications;
 pub mod patients;
 pub mod schedule;
 pub mod sessions;

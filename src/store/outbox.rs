@@ -1,0 +1,343 @@
+//! The notification outbox (decision 0013): the event row written in the
+//! transaction of the change that causes it, and (later) the deliveries the
+//! worker expands it into.
+
+/// Writes the notification event of a change inside the change's own
+/// transaction; a cancellation or a move also drops the visit's pending
+/// reminders there (new ones follow the new time when the event is
+/// expanded). `$event` is `booked`, `rescheduled`, `cancelled`,
+/// `status_changed` or `note_ready`.
+macro_rules! record_event {
+    ($tx:expr, $event:expr, $appointment:expr, $actor:expr, $detail:expr, $visit_start:expr, $now:expr) => {{
+        sqlx::query(
+            "INSERT INTO notification_event (event, appointment_id, actor_account_id, detail, visit_start, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($event)
+        .bind($appointment)
+        .bind($actor)
+        .bind($detail)
+        .bind($visit_start)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+        if matches!($event, "cancelled" | "rescheduled") {
+            sqlx::query(
+                "UPDATE delivery SET state = 'dropped', last_error = $2, lease_owner = NULL, lease_until = NULL \
+                 WHERE appointment_id = $1 AND kind = 'reminder' AND state = 'pending'",
+            )
+            .bind($appointment)
+            .bind(if $event == "cancelled" { "the visit was cancelled" } else { "the visit was moved" })
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+pub(crate) use record_event;
+
+use super::{Result, Store, StoreError, begin_write, instant, on_write};
+use crate::domain::ids::{AccountId, AppointmentId};
+use jiff::Timestamp;
+
+/// A change to tell people about, not yet expanded into deliveries.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub event: String,
+    pub appointment_id: AppointmentId,
+    pub actor_account_id: Option<AccountId>,
+    pub detail: Option<String>,
+    pub visit_start: i64,
+}
+
+/// One delivery to add when an event is expanded.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub channel: &'static str,
+    pub kind: &'static str,
+    pub appointment_id: Option<AppointmentId>,
+    pub account_id: Option<AccountId>,
+    pub webhook_id: Option<i64>,
+    /// Derived from the event (or the reminder's visit, start, lead and
+    /// channel): the same expansion twice inserts nothing twice.
+    pub message_id: String,
+    pub visit_start: Option<i64>,
+    pub lead_hours: Option<i64>,
+    pub due_at: i64,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub kind: String,
+    pub channel: String,
+    pub state: String,
+    pub account_id: Option<AccountId>,
+    pub due_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawDeliveryState {
+    kind: String,
+    channel: String,
+    state: String,
+    account_id: Option<AccountId>,
+    due_at: i64,
+    last_error: Option<String>,
+}
+
+/// A delivery claimed by a worker.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub event_id: Option<i64>,
+    pub channel: String,
+    pub kind: String,
+    pub appointment_id: Option<AppointmentId>,
+    pub account_id: Option<AccountId>,
+    pub webhook_id: Option<i64>,
+    pub message_id: String,
+    pub visit_start: Option<i64>,
+    pub lead_hours: Option<i64>,
+    pub attempts: i64,
+}
+
+/// How a claimed delivery ended this time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Failed; tried again at `due_at`.
+    Retry {
+        due_at: i64,
+        error: String,
+    },
+    /// Failed for good (too many tries, or refused for good).
+    Dead {
+        error: String,
+    },
+    /// Not sent, on purpose (the visit changed, the patient turned it off).
+    Dropped {
+        why: String,
+    },
+    /// The channel is not configured: kept, never silently lost.
+    NotConfigured,
+}
+
+/// What the worker needs to know of a visit's two people.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipients {
+    pub patient_account: AccountId,
+    pub patient_email: Option<String>,
+    pub patient_phone: String,
+    pub notify_email: bool,
+    pub notify_sms: bool,
+    pub doctor_account: AccountId,
+    pub doctor_email: String,
+    pub doctor_timezone: String,
+}
+
+/// Claims due deliveries: a lease on each, so no other worker takes them
+/// until it runs out. PostgreSQL skips rows another worker is claiming.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE delivery SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+               SELECT id FROM delivery WHERE state = 'pending' AND due_at <= $3 \
+               AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at, id LIMIT $4",
+            $lock,
+            ") RETURNING id, event_id, channel, kind, appointment_id, account_id, webhook_id, \
+               message_id, visit_start, lead_hours, attempts"
+        )
+    };
+}
+
+impl Store {
+    /// Events not yet expanded, oldest first.
+    pub async fn unexpanded_events(&self, limit: i64) -> Result<Vec<EventRow>> {
+        on_write!(self, pool => {
+            Ok(sqlx::query_as::<_, EventRow>(
+                "SELECT id, event, appointment_id, actor_account_id, detail, visit_start \
+                 FROM notification_event WHERE expanded_at IS NULL ORDER BY id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Adds an event's deliveries (those already there are left alone) and
+    /// marks it expanded, in one transaction.
+    pub async fn expand_event(
+        &self,
+        event_id: i64,
+        deliveries: &[NewDelivery],
+        now: i64,
+    ) -> Result<()> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            for d in deliveries {
+                sqlx::query(
+                    "INSERT INTO delivery (event_id, channel, kind, appointment_id, account_id, webhook_id, \
+                       message_id, visit_start, lead_hours, due_at, state, attempts, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11) \
+                     ON CONFLICT (message_id) DO NOTHING",
+                )
+                .bind(event_id)
+                .bind(d.channel)
+                .bind(d.kind)
+                .bind(d.appointment_id)
+                .bind(d.account_id)
+                .bind(d.webhook_id)
+                .bind(&d.message_id)
+                .bind(d.visit_start)
+                .bind(d.lead_hours)
+                .bind(d.due_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE notification_event SET expanded_at = $2 WHERE id = $1")
+                .bind(event_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Leases up to `limit` due deliveries to `owner` until `lease_until`.
+    pub async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>> {
+        let rows = match self {
+            Store::Sqlite { write, .. } => {
+                sqlx::query_as::<_, DeliveryRow>(claim_sql!(""))
+                    .bind(owner)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(write)
+                    .await?
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_as::<_, DeliveryRow>(claim_sql!(" FOR UPDATE SKIP LOCKED"))
+                    .bind(owner)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Records how a delivery went, if `owner` still holds its lease
+    /// (`false`: the lease ran out and another worker has it now).
+    pub async fn finish_delivery(
+        &self,
+        id: i64,
+        owner: &str,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Result<bool> {
+        let (state, due_at, error, sent_at) = match outcome {
+            Outcome::Sent => ("sent", None, None, Some(now)),
+            Outcome::Retry { due_at, error } => {
+                ("pending", Some(*due_at), Some(error.as_str()), None)
+            }
+            Outcome::Dead { error } => ("dead", None, Some(error.as_str()), None),
+            Outcome::Dropped { why } => ("dropped", None, Some(why.as_str()), None),
+            Outcome::NotConfigured => (
+                "not_configured",
+                None,
+                Some("the channel is not configured"),
+                None,
+            ),
+        };
+        let counts = matches!(
+            outcome,
+            Outcome::Sent | Outcome::Retry { .. } | Outcome::Dead { .. }
+        );
+        on_write!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE delivery SET state = $3, due_at = COALESCE($4, due_at), last_error = $5, \
+                   sent_at = $6, attempts = attempts + $7, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(state)
+            .bind(due_at)
+            .bind(error)
+            .bind(sent_at)
+            .bind(i64::from(counts))
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// The patient's and the doctor's addresses and choices for a visit.
+    pub async fn recipients(&self, appointment_id: AppointmentId) -> Result<Option<Recipients>> {
+        on_write!(self, pool => {
+            Ok(sqlx::query_as::<_, Recipients>(
+                "SELECT p.account_id AS patient_account, p.email AS patient_email, p.phone AS patient_phone, \
+                   p.notify_email, p.notify_sms, d.account_id AS doctor_account, da.login AS doctor_email, \
+                   d.timezone AS doctor_timezone \
+                 FROM appointments ap JOIN patients p ON p.id = ap.patient_id \
+                 JOIN doctors d ON d.id = ap.doctor_id JOIN accounts da ON da.id = d.account_id \
+                 WHERE ap.id = $1",
+            )
+            .bind(appointment_id)
+            .fetch_optional(pool)
+            .await?)
+        })
+    }
+
+    /// The deliveries of a visit, oldest first (for admins and the tests).
+    pub async fn deliveries_of(&self, appointment_id: AppointmentId) -> Result<Vec<DeliveryState>> {
+        let rows: Vec<RawDeliveryState> = on_write!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, channel, state, account_id, due_at, last_error FROM delivery \
+                 WHERE appointment_id = $1 ORDER BY id",
+            )
+            .bind(appointment_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(DeliveryState {
+                    due_at: instant(r.due_at)?,
+                    kind: r.kind,
+                    channel: r.channel,
+                    state: r.state,
+                    account_id: r.account_id,
+                    last_error: r.last_error,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    }
+}
+
+impl Store {
+    /// One event (for rendering its deliveries).
+    pub async fn event(&self, id: i64) -> Result<Option<EventRow>> {
+        on_write!(self, pool => {
+            Ok(sqlx::query_as::<_, EventRow>(
+                "SELECT id, event, appointment_id, actor_account_id, detail, visit_start \
+                 FROM notification_event WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+        })
+    }
+}
