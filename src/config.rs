@@ -32,6 +32,7 @@ pub mod defaults {
     pub const VISIT_CLOSES_MINUTES: i64 = 30;
     pub const TURN_TTL_MINUTES: i64 = 240;
     pub const REMINDER_HOURS: [i64; 2] = [24, 1];
+    pub const MAIL_FROM: &str = "medimeet <no-reply@medimeet.invalid>";
     pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
 }
 
@@ -233,6 +234,38 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// A URL that may hold a password (the SMTP server's): never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretUrl(***)")
+    }
+}
+
+impl std::str::FromStr for SecretUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.starts_with("smtp://") || s.starts_with("smtps://") {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("must be smtp://... or smtps://...".into())
+        }
+    }
+}
+
 /// A STUN server's URL, as browsers take it (RFC 7064).
 fn stun_url(s: &str) -> Result<String, String> {
     ice_url(s, &["stun:", "stuns:"])
@@ -361,6 +394,22 @@ pub struct Settings {
     )]
     pub reminder_hours: Vec<i64>,
 
+    /// The SMTP server that sends the clinic's email, in lettre's URL form:
+    /// `smtp://user:password@host:587?tls=required`, `smtps://...` for
+    /// implicit TLS, `smtp://127.0.0.1:2525` for a local relay. None: email
+    /// is kept as "not configured", never silently dropped.
+    #[arg(long, env = "MEDIMEET_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretUrl>,
+
+    /// The sender of the clinic's email (`Clinic <visits@clinic.example>`).
+    #[arg(long, env = "MEDIMEET_MAIL_FROM", default_value = defaults::MAIL_FROM)]
+    pub mail_from: String,
+
+    /// The address people reach this site at, for links in messages
+    /// (default: http:// and the listen address).
+    #[arg(long, env = "MEDIMEET_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Region (ISO 3166 code, such as US or DE) assumed for phone numbers
     /// written without +country code.
     #[arg(long, env = "MEDIMEET_PHONE_REGION", default_value_t = defaults::PHONE_REGION)]
@@ -391,6 +440,9 @@ impl Default for Settings {
             turn_ttl_minutes: defaults::TURN_TTL_MINUTES,
             turn_relay_only: false,
             reminder_hours: defaults::REMINDER_HOURS.to_vec(),
+            smtp_url: None,
+            mail_from: defaults::MAIL_FROM.to_owned(),
+            public_url: None,
             phone_region: defaults::PHONE_REGION,
             secure_cookies: false,
             trust_forwarded_for: false,

@@ -23,11 +23,15 @@ pub enum StartupError {
     },
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("invalid setting {0}")]
+    Config(String),
 }
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// How the notification worker sends (checked at start-up).
+    channels: crate::notify::worker::Channels,
 }
 
 impl Application {
@@ -51,11 +55,18 @@ impl Application {
                     addr: cfg.listen,
                     source,
                 })?;
+        let public_url = match &cfg.settings.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        let channels = crate::notify::worker::Channels::from_settings(&cfg.settings, &public_url)
+            .map_err(StartupError::Config)?;
         Ok(Self {
             listener,
             state: AppState {
                 clinic: Clinic::new(store, clock, Arc::new(cfg.settings.clone())),
             },
+            channels,
         })
     }
 
@@ -82,7 +93,7 @@ impl Application {
         let (stop_worker, stop) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(crate::notify::worker::run(
             clinic.clone(),
-            crate::notify::worker::Channels::default(),
+            self.channels,
             stop,
         ));
         let router = app(self.state);

@@ -2,6 +2,7 @@
 //! sends those that are due, with a lease on each so that any number of
 //! instances share the work (decision 0013). Runs inside `medimeet serve`.
 
+use super::email::{Mailer, SendError};
 use crate::usecases::Clinic;
 use crate::usecases::notifications::{self, Channel};
 use std::time::Duration;
@@ -10,15 +11,27 @@ use tokio::sync::watch;
 /// How often the worker looks for work when there was none.
 const IDLE: Duration = Duration::from_secs(1);
 
-/// The channels this clinic can send on. None yet is configured by any
-/// setting: every delivery is kept as `not_configured` (never lost), to be
-/// sent once its channel exists.
+/// The channels this clinic can send on: email once `--smtp-url` is set.
+/// A delivery on a channel that is not configured is kept as
+/// `not_configured` (never lost).
 #[derive(Debug, Clone, Default)]
 pub struct Channels {
     configured: Vec<Channel>,
+    mailer: Option<Mailer>,
 }
 
 impl Channels {
+    /// The channels of these settings; `public_url` is the site's address
+    /// for links in messages.
+    pub fn from_settings(s: &crate::config::Settings, public_url: &str) -> Result<Self, String> {
+        let mut c = Channels::default();
+        if let Some(url) = &s.smtp_url {
+            c.mailer = Some(Mailer::new(url.expose(), &s.mail_from, public_url)?);
+            c.configured.push(Channel::Email);
+        }
+        Ok(c)
+    }
+
     pub fn configured(&self) -> &[Channel] {
         &self.configured
     }
@@ -35,9 +48,20 @@ pub async fn tick(
     let due = notifications::due(clinic, owner, channels.configured(), 50).await?;
     let handled = due.len();
     for o in due {
-        // No channel can send yet (see `Channels`): unreachable until one is
-        // configured, but recorded honestly if it ever happens.
-        notifications::failed(clinic, owner, &o, "no sender for this channel", true, 0.0).await?;
+        let result = match (o.channel, &channels.mailer) {
+            (Channel::Email, Some(mailer)) => mailer.send(&o).await,
+            _ => Err(SendError {
+                permanent: true,
+                message: "no sender for this channel".into(),
+            }),
+        };
+        match result {
+            Ok(()) => notifications::sent(clinic, owner, &o).await?,
+            Err(e) => {
+                let jitter: f64 = rand::random();
+                notifications::failed(clinic, owner, &o, &e.message, e.permanent, jitter).await?;
+            }
+        }
     }
     Ok(expanded + handled)
 }

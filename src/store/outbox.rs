@@ -48,6 +48,7 @@ pub struct EventRow {
     pub actor_account_id: Option<AccountId>,
     pub detail: Option<String>,
     pub visit_start: i64,
+    pub created_at: i64,
 }
 
 /// One delivery to add when an event is expanded.
@@ -157,7 +158,7 @@ impl Store {
     pub async fn unexpanded_events(&self, limit: i64) -> Result<Vec<EventRow>> {
         on_write!(self, pool => {
             Ok(sqlx::query_as::<_, EventRow>(
-                "SELECT id, event, appointment_id, actor_account_id, detail, visit_start \
+                "SELECT id, event, appointment_id, actor_account_id, detail, visit_start, created_at \
                  FROM notification_event WHERE expanded_at IS NULL ORDER BY id LIMIT $1",
             )
             .bind(limit)
@@ -332,12 +333,31 @@ impl Store {
     pub async fn event(&self, id: i64) -> Result<Option<EventRow>> {
         on_write!(self, pool => {
             Ok(sqlx::query_as::<_, EventRow>(
-                "SELECT id, event, appointment_id, actor_account_id, detail, visit_start \
+                "SELECT id, event, appointment_id, actor_account_id, detail, visit_start, created_at \
                  FROM notification_event WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
             .await?)
+        })
+    }
+
+    /// How many of the visit's events came before this one: the `SEQUENCE`
+    /// of its calendar entry.
+    pub async fn event_sequence(
+        &self,
+        appointment_id: AppointmentId,
+        event_id: i64,
+    ) -> Result<i64> {
+        on_write!(self, pool => {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM notification_event WHERE appointment_id = $1 AND id < $2",
+            )
+            .bind(appointment_id)
+            .bind(event_id)
+            .fetch_one(pool)
+            .await?;
+            Ok(n)
         })
     }
 }

@@ -143,7 +143,12 @@ pub struct Outgoing {
     /// The zone the recipient reads times in (the doctor's, named).
     pub time_zone: String,
     pub lead_hours: Option<i64>,
-    attempts: i64,
+    /// The calendar entry's `SEQUENCE`: how many changes came before.
+    pub sequence: i64,
+    /// When the change happened (the calendar entry's `DTSTAMP`).
+    pub created: Timestamp,
+    /// Failed tries so far.
+    pub attempts: i64,
 }
 
 /// Claims the due deliveries for the worker `owner` and decides each: what
@@ -196,7 +201,7 @@ async fn decide(
         return Ok(Err(dropped("no visit")));
     };
     let appointment = clinic.store.get_appointment(appointment_id).await?;
-    let (what, detail) = if row.kind == "reminder" {
+    let (what, detail, sequence, created) = if row.kind == "reminder" {
         let scheduled = row
             .visit_start
             .and_then(|s| Timestamp::from_second(s).ok())
@@ -205,11 +210,15 @@ async fn decide(
         if let ReminderFate::Drop(why) = notify::reminder_fate(scheduled, visit, now) {
             return Ok(Err(dropped(why)));
         }
-        ("reminder".to_owned(), None)
+        ("reminder".to_owned(), None, 0, now)
     } else {
         match row.event_id {
             Some(id) => match clinic.store.event(id).await? {
-                Some(e) => (e.event, e.detail),
+                Some(e) => {
+                    let seq = clinic.store.event_sequence(e.appointment_id, e.id).await?;
+                    let at = Timestamp::from_second(e.created_at).unwrap_or(now);
+                    (e.event, e.detail, seq, at)
+                }
                 None => return Ok(Err(dropped("no event"))),
             },
             None => return Ok(Err(dropped("no event"))),
@@ -258,6 +267,8 @@ async fn decide(
         address,
         time_zone: r.doctor_timezone,
         lead_hours: row.lead_hours,
+        sequence,
+        created,
         appointment,
         attempts: row.attempts,
     }))

@@ -192,4 +192,237 @@ both_backends!(
     cancelling_drops_the_reminders_in_the_same_transaction,
     a_move_moves_the_reminders,
     a_refused_booking_writes_no_event,
+    emails_reach_a_real_smtp_server_with_the_visit_for_the_calendar,
 );
+
+/// A real SMTP server for the tests: Python's aiosmtpd storing what it
+/// receives in a Maildir. Stopped (and its files removed) on drop.
+struct SmtpSink {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: tokio::process::Child,
+}
+
+impl SmtpSink {
+    async fn start() -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("mail"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd; .ci/run does)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return SmtpSink { port, dir, child };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the SMTP sink did not start (is aiosmtpd installed?)");
+    }
+
+    /// The messages received, as Python's email and icalendar parsers read them.
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let mail = self.dir.path().join("mail");
+        if !mail.exists() {
+            return Vec::new();
+        }
+        let out = std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/notify/inspect_mail.py"
+            ))
+            .arg(&mail)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
+        for _ in 0..100 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{n} messages never arrived: {:?}", self.messages());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn emails_reach_a_real_smtp_server_with_the_visit_for_the_calendar(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let settings = medimeet::config::Settings {
+        smtp_url: Some(medimeet::config::SecretUrl::new(format!(
+            "smtp://127.0.0.1:{}",
+            sink.port
+        ))),
+        mail_from: "Clinic <visits@clinic.test>".into(),
+        public_url: Some("https://clinic.test".into()),
+        ..crate::helpers::test_settings()
+    };
+    let app = crate::helpers::spawn_app_with(backend, settings).await;
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let phone = crate::helpers::next_phone();
+    let r = app
+        .post(
+            "/api/v1/patients",
+            None,
+            json!({"first_name": "Ann", "last_name": "Mail", "phone": phone, "password": "long enough pw",
+                   "date_of_birth": "1990-01-01", "email": "ann@example.test"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let patient = app
+        .login(json!({"phone": phone, "password": "long enough pw"}))
+        .await;
+    let slots = app.later_slots(doctor.id).await;
+    let r = app
+        .post(
+            "/api/v1/appointments",
+            Some(&patient),
+            json!({"doctor_id": doctor.id, "start": slots[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+
+    // The patient's and the doctor's confirmations.
+    let mail = sink.wait_for(2).await;
+    let to_ann: Vec<_> = mail
+        .iter()
+        .filter(|m| m["to"].as_str().unwrap().contains("ann@example.test"))
+        .collect();
+    assert_eq!(to_ann.len(), 1, "{mail:?}");
+    let m = to_ann[0];
+    assert!(
+        m["subject"].as_str().unwrap().contains("Dr. Doc Tor"),
+        "{m}"
+    );
+    assert!(
+        m["text/plain"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("https://clinic.test/appointments/{id}/visit")),
+        "{m}"
+    );
+    assert!(m["text/html"].as_str().unwrap().contains("<p>"), "{m}");
+    let ics = &m["ics"];
+    assert_eq!(ics["method"], "REQUEST");
+    assert_eq!(ics["uid"], format!("appointment-{id}@clinic.test"));
+    assert_eq!(ics["sequence"], 0);
+    let start: jiff::Timestamp = slots[0].parse().unwrap();
+    assert_eq!(ics["start"], start.to_string().replace('Z', "+00:00"));
+    // The delivery's id is the message's: a receiver can drop a repeat.
+    let first_id = m["message_id"].as_str().unwrap().to_owned();
+    assert!(
+        first_id.starts_with('<') && first_id.ends_with("@medimeet>"),
+        "{first_id}"
+    );
+
+    // Moved, then cancelled: the same UID, a higher SEQUENCE, then CANCEL.
+    let later: Vec<String> = slots
+        .iter()
+        .filter(|s| {
+            s.parse::<jiff::Timestamp>().unwrap() >= start + jiff::SignedDuration::from_hours(24)
+        })
+        .cloned()
+        .collect();
+    let r = app
+        .post(
+            &format!("/api/v1/appointments/{id}/reschedule"),
+            Some(&patient),
+            json!({"start": later[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            Some(&doctor.token),
+            json!({"reason": "The doctor is ill"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mail = sink.wait_for(6).await;
+    let ann: Vec<_> = mail
+        .iter()
+        .filter(|m| m["to"].as_str().unwrap().contains("ann@example.test"))
+        .collect();
+    assert_eq!(ann.len(), 3, "{mail:?}");
+    let mut seen: Vec<(String, i64)> = ann
+        .iter()
+        .map(|m| {
+            (
+                m["ics"]["method"].as_str().unwrap().to_owned(),
+                m["ics"]["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort_by_key(|s| s.1);
+    assert_eq!(
+        seen,
+        vec![
+            ("REQUEST".to_owned(), 0),
+            ("REQUEST".to_owned(), 1),
+            ("CANCEL".to_owned(), 2)
+        ]
+    );
+    assert!(
+        ann.iter()
+            .all(|m| m["ics"]["uid"] == format!("appointment-{id}@clinic.test"))
+    );
+    let cancel = ann.iter().find(|m| m["ics"]["method"] == "CANCEL").unwrap();
+    assert!(
+        cancel["text/plain"]
+            .as_str()
+            .unwrap()
+            .contains("Reason: The doctor is ill"),
+        "{cancel}"
+    );
+    // Every message once: no id twice.
+    let mut ids: Vec<&str> = mail
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), mail.len());
+    // The stored deliveries say so too.
+    let rows = deliveries(&app, id).await;
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.channel == "email" && r.state == "sent")
+            .count(),
+        6,
+        "{rows:?}"
+    );
+}

@@ -1,0 +1,384 @@
+//! Email: a notification as a message (plain text and HTML, and for the
+//! visit's changes an `.ics` its calendar takes), sent over SMTP with lettre.
+//! The message's `Message-ID` is the delivery's stable id, so a receiver can
+//! drop the one repeat a crash between sending and recording may cause.
+
+use super::ics;
+use crate::usecases::notifications::Outgoing;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Sends the clinic's email.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    public_url: String,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a message did not go out.
+#[derive(Debug)]
+pub struct SendError {
+    /// The server refused it for good (a 5xx answer): no retry helps.
+    pub permanent: bool,
+    pub message: String,
+}
+
+/// The rendered parts of a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub ics: Option<String>,
+}
+
+impl Mailer {
+    /// A mailer for lettre's SMTP URL (`smtp://user:pass@host:587?tls=required`).
+    pub fn new(smtp_url: &str, from: &str, public_url: &str) -> Result<Self, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| format!("--smtp-url: {e}"))?
+            .build();
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| format!("--mail-from: {e}"))?;
+        Ok(Self {
+            transport,
+            from,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Sends one notification.
+    pub async fn send(&self, o: &Outgoing) -> Result<(), SendError> {
+        let message = self.message(o).map_err(|message| SendError {
+            permanent: true,
+            message,
+        })?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e: SmtpError| SendError {
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            })
+    }
+
+    fn message(&self, o: &Outgoing) -> Result<Message, String> {
+        let to = o
+            .address
+            .parse::<Mailbox>()
+            .map_err(|e| format!("recipient: {e}"))?;
+        let r = render(o, &self.public_url, self.from.email.as_ref());
+        let alternative = MultiPart::alternative()
+            .singlepart(SinglePart::plain(r.text))
+            .singlepart(SinglePart::html(r.html));
+        let body = match r.ics {
+            Some(ics) => {
+                let method = if o.what == "cancelled" {
+                    "CANCEL"
+                } else {
+                    "REQUEST"
+                };
+                let content_type =
+                    ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                        .map_err(|e| e.to_string())?;
+                MultiPart::mixed()
+                    .multipart(alternative)
+                    .singlepart(Attachment::new("visit.ics".into()).body(ics, content_type))
+            }
+            None => alternative,
+        };
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(r.subject)
+            .message_id(Some(format!("<{}>", o.message_id)));
+        builder.multipart(body).map_err(|e| e.to_string())
+    }
+}
+
+/// `t` in the zone, as people read it, with the zone named.
+fn when(t: jiff::Timestamp, zone: &str) -> String {
+    let (tz, name) = match jiff::tz::TimeZone::get(zone) {
+        Ok(tz) => (tz, zone),
+        Err(_) => (jiff::tz::TimeZone::UTC, "UTC"),
+    };
+    format!(
+        "{} ({name})",
+        t.to_zoned_datetime(tz).strftime("%A %-d %B %Y, %H:%M")
+    )
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The subject, bodies and calendar entry of a notification.
+pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
+    let a = &o.appointment;
+    let patient = o.to_role == crate::domain::caller::Role::Patient;
+    let doctor = format!("Dr. {}", a.doctor_name());
+    let at = when(a.start_at, &o.time_zone);
+    let page = format!("{public_url}/appointments/{}", a.id);
+    let room = format!("{page}/visit");
+    let reason = o
+        .detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned));
+    let (subject, lines): (String, Vec<String>) = match (o.what.as_str(), patient) {
+        ("booked", true) => (
+            format!("Your video visit with {doctor} is booked"),
+            vec![
+                format!("Your video visit with {doctor} is booked for {at}."),
+                format!("Join it from {room} from ten minutes before."),
+            ],
+        ),
+        ("booked", false) => (
+            format!("New visit: {} on {at}", a.patient_name()),
+            vec![format!(
+                "{} booked a video visit with you for {at}.",
+                a.patient_name()
+            )],
+        ),
+        ("rescheduled", true) => (
+            format!("Your visit with {doctor} moved to {at}"),
+            vec![
+                format!("Your video visit with {doctor} is now on {at}."),
+                format!("Join it from {room}."),
+            ],
+        ),
+        ("rescheduled", false) => (
+            format!("Visit moved: {} now on {at}", a.patient_name()),
+            vec![format!(
+                "The visit with {} is now on {at}.",
+                a.patient_name()
+            )],
+        ),
+        ("cancelled", _) => {
+            let with = if patient {
+                doctor.clone()
+            } else {
+                a.patient_name()
+            };
+            let mut l = vec![format!("The video visit with {with} on {at} is cancelled.")];
+            if let Some(r) = &reason {
+                l.push(format!("Reason: {r}"));
+            }
+            (format!("Cancelled: your visit with {with} on {at}"), l)
+        }
+        ("reminder", _) => {
+            let lead = match o.lead_hours {
+                Some(1) => "in one hour".to_owned(),
+                Some(24) => "tomorrow".to_owned(),
+                Some(h) => format!("in {h} hours"),
+                None => "soon".to_owned(),
+            };
+            (
+                format!("Reminder: your video visit with {doctor} {lead}"),
+                vec![
+                    format!("Your video visit with {doctor} is on {at}."),
+                    format!("Join it from {room} from ten minutes before."),
+                ],
+            )
+        }
+        ("note_ready", _) => (
+            format!("Your visit note from {doctor} is ready"),
+            vec![format!(
+                "{doctor} wrote the note of your visit on {at}: read it at {page}."
+            )],
+        ),
+        (other, _) => (
+            format!("Your visit on {at}: {other}"),
+            vec![format!("See {page}.")],
+        ),
+    };
+    let mut text = lines.join("\n\n");
+    text.push_str("\n\n-- \nmedimeet\n");
+    let html = format!(
+        "<!doctype html><html><body>{}<p style=\"color:#555\">medimeet</p></body></html>",
+        lines
+            .iter()
+            .map(|l| format!("<p>{}</p>", escape(l)))
+            .collect::<String>(),
+    );
+    let ics = match o.what.as_str() {
+        "booked" | "rescheduled" | "cancelled" => {
+            let host = public_url
+                .split("://")
+                .nth(1)
+                .unwrap_or("medimeet")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("medimeet");
+            let uid = format!("appointment-{}@{host}", a.id);
+            let summary = if patient {
+                format!("Video visit with {doctor}")
+            } else {
+                format!("Video visit: {}", a.patient_name())
+            };
+            let description = format!("Join: {room}");
+            Some(ics::visit(&ics::VisitEntry {
+                uid: &uid,
+                sequence: u32::try_from(o.sequence).unwrap_or(0),
+                method: if o.what == "cancelled" {
+                    ics::Method::Cancel
+                } else {
+                    ics::Method::Request
+                },
+                start: a.start_at,
+                end: a.end_at,
+                stamp: o.created,
+                summary: &summary,
+                description: &description,
+                url: &page,
+                organizer,
+                attendee: &o.address,
+            }))
+        }
+        _ => None,
+    };
+    Rendered {
+        subject,
+        text,
+        html,
+        ics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::appointment::{Appointment, PaymentStatus, Status};
+    use crate::domain::caller::Role;
+    use crate::domain::ids::{AppointmentId, DoctorId, PatientId, SlotId};
+    use crate::usecases::notifications::Channel;
+    use jiff::Timestamp;
+
+    fn outgoing(what: &str, to: Role, detail: Option<&str>, lead: Option<i64>) -> Outgoing {
+        let t = |s| Timestamp::from_second(s).unwrap();
+        Outgoing {
+            id: 1,
+            message_id: "n1.email.2@medimeet".into(),
+            channel: Channel::Email,
+            what: what.into(),
+            detail: detail.map(str::to_owned),
+            appointment: Appointment {
+                id: AppointmentId::new(42),
+                doctor_id: DoctorId::new(1),
+                patient_id: PatientId::new(2),
+                slot_id: SlotId::new(3),
+                start_at: t(1_800_000_000),
+                end_at: t(1_800_001_800),
+                local_date: "2027-01-15".parse().unwrap(),
+                status: Status::Booked,
+                reason: None,
+                cancel_reason: None,
+                payment_status: PaymentStatus::Unpaid,
+                created_at: t(1_799_000_000),
+                updated_at: t(1_799_000_000),
+                doctor_first_name: "Ada".into(),
+                doctor_last_name: "Lovelace".into(),
+                patient_first_name: "Ann <b>".into(),
+                patient_last_name: "O'Hara".into(),
+            },
+            to_role: to,
+            address: "ann@example.test".into(),
+            time_zone: "Europe/Berlin".into(),
+            lead_hours: lead,
+            sequence: 1,
+            created: t(1_799_500_000),
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn times_are_in_the_recipients_zone_and_named() {
+        let r = render(
+            &outgoing("booked", Role::Patient, None, None),
+            "https://c.test",
+            "v@c.test",
+        );
+        assert!(
+            r.text
+                .contains("Friday 15 January 2027, 09:00 (Europe/Berlin)"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("https://c.test/appointments/42/visit"),
+            "{}",
+            r.text
+        );
+        assert!(r.ics.as_deref().is_some_and(|i| i.contains("SEQUENCE:1")));
+    }
+
+    #[test]
+    fn names_and_reasons_are_escaped_in_html() {
+        let r = render(
+            &outgoing(
+                "cancelled",
+                Role::Doctor,
+                Some(r#"{"reason":"<script>x</script>"}"#),
+                None,
+            ),
+            "https://c.test",
+            "v@c.test",
+        );
+        assert!(
+            r.text.contains("Reason: <script>x</script>"),
+            "plain text stays plain"
+        );
+        assert!(
+            r.html.contains("&lt;script&gt;") && !r.html.contains("<script>"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("Ann &lt;b&gt; O&#39;Hara"), "{}", r.html);
+        assert!(
+            r.ics
+                .as_deref()
+                .is_some_and(|i| i.contains("METHOD:CANCEL"))
+        );
+    }
+
+    #[test]
+    fn reminders_say_when_and_carry_no_calendar_entry() {
+        let day = render(
+            &outgoing("reminder", Role::Patient, None, Some(24)),
+            "https://c.test",
+            "v@c.test",
+        );
+        assert!(day.subject.contains("tomorrow"), "{}", day.subject);
+        assert_eq!(day.ics, None);
+        let hour = render(
+            &outgoing("reminder", Role::Patient, None, Some(1)),
+            "https://c.test",
+            "v@c.test",
+        );
+        assert!(hour.subject.contains("in one hour"), "{}", hour.subject);
+    }
+}
