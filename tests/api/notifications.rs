@@ -187,13 +187,97 @@ async fn a_refused_booking_writes_no_event(backend: Backend) {
     assert_eq!(event_count(&app).await, before);
 }
 
+async fn a_mail_server_that_is_down_gets_every_message_once_it_is_back(backend: Backend) {
+    let port = free_port();
+    let app = crate::helpers::spawn_app_with(backend, smtp_settings(port)).await;
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let patient = patient_with_email(&app, "down@example.test").await;
+    let slots = app.later_slots(doctor.id).await;
+    let r = app
+        .post(
+            "/api/v1/appointments",
+            Some(&patient),
+            json!({"doctor_id": doctor.id, "start": slots[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    // Nothing listens: both emails fail, are kept, and wait for a retry.
+    let rows = wait_for(&app, id, |r| {
+        r.iter()
+            .filter(|d| {
+                d.channel == "email"
+                    && d.kind == "notice"
+                    && d.state == "pending"
+                    && d.last_error.is_some()
+            })
+            .count()
+            == 2
+    })
+    .await;
+    assert!(rows.iter().all(|d| d.state != "sent"), "{rows:?}");
+    // The server comes back; the retry time comes (the test clock, not sleep).
+    let sink = SmtpSink::start_on(port, tempfile::tempdir().unwrap()).await;
+    app.clock.advance(120);
+    let mail = sink.wait_for(2).await;
+    wait_for(&app, id, |r| {
+        r.iter()
+            .filter(|d| d.channel == "email" && d.state == "sent")
+            .count()
+            == 2
+    })
+    .await;
+    // Nothing twice.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = sink.messages();
+    assert_eq!(again.len(), mail.len(), "{again:?}");
+}
+
 both_backends!(
+    a_mail_server_that_is_down_gets_every_message_once_it_is_back,
     a_booking_is_told_and_reminded,
     cancelling_drops_the_reminders_in_the_same_transaction,
     a_move_moves_the_reminders,
     a_refused_booking_writes_no_event,
     emails_reach_a_real_smtp_server_with_the_visit_for_the_calendar,
 );
+
+/// A port nothing listens on (yet).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn smtp_settings(port: u16) -> medimeet::config::Settings {
+    medimeet::config::Settings {
+        smtp_url: Some(medimeet::config::SecretUrl::new(format!(
+            "smtp://127.0.0.1:{port}"
+        ))),
+        mail_from: "Clinic <visits@clinic.test>".into(),
+        public_url: Some("https://clinic.test".into()),
+        ..crate::helpers::test_settings()
+    }
+}
+
+/// Registers a patient with an email address; their token.
+async fn patient_with_email(app: &TestApp, email: &str) -> String {
+    let phone = crate::helpers::next_phone();
+    let r = app
+        .post(
+            "/api/v1/patients",
+            None,
+            json!({"first_name": "Ann", "last_name": "Mail", "phone": phone, "password": "long enough pw",
+                   "date_of_birth": "1990-01-01", "email": email}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    app.login(json!({"phone": phone, "password": "long enough pw"}))
+        .await
+}
 
 /// A real SMTP server for the tests: Python's aiosmtpd storing what it
 /// receives in a Maildir. Stopped (and its files removed) on drop.
@@ -205,12 +289,10 @@ struct SmtpSink {
 
 impl SmtpSink {
     async fn start() -> SmtpSink {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Self::start_on(free_port(), tempfile::tempdir().unwrap()).await
+    }
+
+    async fn start_on(port: u16, dir: tempfile::TempDir) -> SmtpSink {
         let child = tokio::process::Command::new("python3")
             .args([
                 "-m",
@@ -279,31 +361,10 @@ impl Drop for SmtpSink {
 
 async fn emails_reach_a_real_smtp_server_with_the_visit_for_the_calendar(backend: Backend) {
     let sink = SmtpSink::start().await;
-    let settings = medimeet::config::Settings {
-        smtp_url: Some(medimeet::config::SecretUrl::new(format!(
-            "smtp://127.0.0.1:{}",
-            sink.port
-        ))),
-        mail_from: "Clinic <visits@clinic.test>".into(),
-        public_url: Some("https://clinic.test".into()),
-        ..crate::helpers::test_settings()
-    };
-    let app = crate::helpers::spawn_app_with(backend, settings).await;
+    let app = crate::helpers::spawn_app_with(backend, smtp_settings(sink.port)).await;
     let admin = app.new_admin().await;
     let doctor = app.everyday_doctor(&admin).await;
-    let phone = crate::helpers::next_phone();
-    let r = app
-        .post(
-            "/api/v1/patients",
-            None,
-            json!({"first_name": "Ann", "last_name": "Mail", "phone": phone, "password": "long enough pw",
-                   "date_of_birth": "1990-01-01", "email": "ann@example.test"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let patient = app
-        .login(json!({"phone": phone, "password": "long enough pw"}))
-        .await;
+    let patient = patient_with_email(&app, "ann@example.test").await;
     let slots = app.later_slots(doctor.id).await;
     let r = app
         .post(
@@ -425,4 +486,61 @@ async fn emails_reach_a_real_smtp_server_with_the_visit_for_the_calendar(backend
         6,
         "{rows:?}"
     );
+}
+
+/// Two instances on one PostgreSQL drain one queue: every message goes out
+/// once, never claimed by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_the_queue_and_send_each_message_once() {
+    let sink = SmtpSink::start().await;
+    let a = crate::helpers::spawn_app_with(Backend::Postgres, smtp_settings(sink.port)).await;
+    let url = a.db.as_ref().unwrap().url().to_owned();
+    let b = crate::helpers::spawn_on(
+        &url,
+        Backend::Postgres,
+        smtp_settings(sink.port),
+        a.clock.clone(),
+    )
+    .await;
+    let admin = a.new_admin().await;
+    let doctor = a.everyday_doctor(&admin).await;
+    let slots = a.later_slots(doctor.id).await;
+    let mut ids = Vec::new();
+    // Ten visits on ten days (one a day per patient and doctor), booked
+    // through both instances.
+    let mut day = None;
+    for s in &slots {
+        let t: jiff::Timestamp = s.parse().unwrap();
+        if day.is_some_and(|d: jiff::Timestamp| t < d + jiff::SignedDuration::from_hours(24)) {
+            continue;
+        }
+        day = Some(t);
+        let app = if ids.len() % 2 == 0 { &a } else { &b };
+        let patient = patient_with_email(app, &format!("p{}@example.test", ids.len())).await;
+        let r = app
+            .post(
+                "/api/v1/appointments",
+                Some(&patient),
+                json!({"doctor_id": doctor.id, "start": s}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.body["id"].as_i64().unwrap());
+        if ids.len() == 10 {
+            break;
+        }
+    }
+    assert_eq!(ids.len(), 10);
+    let mail = sink.wait_for(20).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mail_after = sink.messages();
+    assert_eq!(mail_after.len(), 20, "{}", mail.len());
+    let mut msg_ids: Vec<&str> = mail_after
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    msg_ids.sort();
+    msg_ids.dedup();
+    assert_eq!(msg_ids.len(), 20, "a message went out twice");
+    drop(b);
 }
