@@ -523,3 +523,46 @@ pub async fn start_binary(
     assert!(base.starts_with("http://"), "no address printed");
     BinaryServer { child, base }
 }
+
+/// A booked visit and its people.
+pub struct Visit {
+    pub id: i64,
+    pub start: jiff::Timestamp,
+    pub patient: User,
+    pub doctor: User,
+    pub admin: User,
+}
+
+/// A new patient's visit with a new everyday doctor, two days ahead.
+pub async fn booked_visit(app: &TestApp) -> Visit {
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let patient = app.new_patient().await;
+    let start = app.later_slots(doctor.id).await[0].clone();
+    let r = app.book(&patient, doctor.id, &start).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    Visit {
+        id: r.body["id"].as_i64().expect("id"),
+        start: start.parse().expect("an instant"),
+        patient,
+        doctor,
+        admin,
+    }
+}
+
+/// The audit log's actions on one visit's room (entity `visit`), newest first.
+pub async fn visit_audit_actions(app: &TestApp, admin: &User, id: i64) -> Vec<String> {
+    let r = app
+        .get(
+            &format!("/api/v1/audit?entity=visit&entity_id={id}"),
+            Some(&admin.token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_owned())
+        .collect()
+}

@@ -4,7 +4,8 @@
 
 use crate::both_backends;
 use crate::helpers::{
-    Backend, TestApp, User, second_instance, spawn_app, spawn_app_with, test_settings,
+    Backend, TestApp, User, Visit, booked_visit, second_instance, spawn_app, spawn_app_with,
+    test_settings, visit_audit_actions,
 };
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
@@ -16,32 +17,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A booked visit and its people.
-struct Visit {
-    id: i64,
-    start: jiff::Timestamp,
-    patient: User,
-    doctor: User,
-    admin: User,
-}
-
-/// A patient's visit with an everyday doctor, two days ahead.
-async fn booked_visit(app: &TestApp) -> Visit {
-    let admin = app.new_admin().await;
-    let doctor = app.everyday_doctor(&admin).await;
-    let patient = app.new_patient().await;
-    let start = app.later_slots(doctor.id).await[0].clone();
-    let r = app.book(&patient, doctor.id, &start).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    Visit {
-        id: r.body["id"].as_i64().unwrap(),
-        start: start.parse().unwrap(),
-        patient,
-        doctor,
-        admin,
-    }
-}
 
 /// Moves the app's clock to `secs` seconds after the visit's start.
 fn at_start_plus(app: &TestApp, v: &Visit, secs: i64) {
@@ -430,20 +405,9 @@ async fn a_call_is_signaled_between_patient_and_doctor(backend: Backend) {
     assert_eq!(closed(&mut d2).await.0, 4002);
 
     // Entering, leaving and reading the chat are audited.
-    let r = app
-        .get(
-            &format!("/api/v1/audit?entity=visit&entity_id={}", v.id),
-            Some(&v.admin.token),
-        )
-        .await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = visit_audit_actions(&app, &v.admin, v.id).await;
     for a in ["enter", "leave", "read chat"] {
-        assert!(actions.contains(&a), "{a} not in {actions:?}");
+        assert!(actions.iter().any(|x| x == a), "{a} not in {actions:?}");
     }
 }
 
@@ -626,25 +590,14 @@ async fn the_doctor_writes_the_note_and_both_read_it(backend: Backend) {
         Value::Null,
         "lists carry no notes"
     );
-    let r = app
-        .get(
-            &format!("/api/v1/audit?entity=visit&entity_id={}", v.id),
-            Some(&v.admin.token),
-        )
-        .await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = visit_audit_actions(&app, &v.admin, v.id).await;
     assert_eq!(
-        actions.iter().filter(|a| **a == "read note").count(),
+        actions.iter().filter(|a| *a == "read note").count(),
         2,
         "{actions:?}"
     );
     assert_eq!(
-        actions.iter().filter(|a| **a == "write note").count(),
+        actions.iter().filter(|a| *a == "write note").count(),
         2,
         "{actions:?}"
     );
