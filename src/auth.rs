@@ -252,6 +252,31 @@ pub fn new_webhook_secret() -> String {
     )
 }
 
+/// A token that names `id` for one `purpose`, signed with `secret`
+/// (`<id>.<base64url HMAC-SHA256>`): a link that acts without a login, such
+/// as an email's unsubscribe link, and that nobody can forge for another id.
+pub fn signed_token(secret: &str, purpose: &str, id: i64) -> String {
+    format!("{id}.{}", token_signature(secret, purpose, id))
+}
+
+fn token_signature(secret: &str, purpose: &str, id: i64) -> String {
+    use hmac::{KeyInit, Mac};
+    match hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(format!("{purpose}:{id}").as_bytes());
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The id a [`signed_token`] names, if its signature is right.
+pub fn verify_signed_token(secret: &str, purpose: &str, token: &str) -> Option<i64> {
+    let (id, sig) = token.split_once('.')?;
+    let id: i64 = id.parse().ok()?;
+    same_secret(sig, &token_signature(secret, purpose, id)).then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +390,30 @@ mod tests {
         let s = new_webhook_secret();
         assert!(s.starts_with("whsec_") && webhook_signature(&s, "m", 1, b"x").is_ok());
         assert_ne!(s, new_webhook_secret());
+    }
+
+    #[test]
+    fn signed_tokens_name_their_id_and_cannot_be_forged() {
+        let t = signed_token("clinic secret", "unsubscribe", 42);
+        assert!(t.starts_with("42."));
+        assert_eq!(
+            verify_signed_token("clinic secret", "unsubscribe", &t),
+            Some(42)
+        );
+        // Another id with the same signature, another purpose, another key.
+        let forged = t.replacen("42.", "43.", 1);
+        assert_eq!(
+            verify_signed_token("clinic secret", "unsubscribe", &forged),
+            None
+        );
+        assert_eq!(verify_signed_token("clinic secret", "reset", &t), None);
+        assert_eq!(verify_signed_token("other secret", "unsubscribe", &t), None);
+        for junk in ["", "42", "x.y", "42.", ".abc"] {
+            assert_eq!(
+                verify_signed_token("clinic secret", "unsubscribe", junk),
+                None,
+                "{junk}"
+            );
+        }
     }
 }

@@ -307,6 +307,10 @@ pub struct Patient {
     pub phone: String,
     pub email: Option<String>,
     pub date_of_birth: Date,
+    /// Whether the clinic's email reaches the patient (their choice).
+    pub notify_email: bool,
+    /// Whether the clinic's text messages reach the patient (their choice).
+    pub notify_sms: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -5,7 +5,7 @@
 
 use super::ics;
 use crate::usecases::notifications::Outgoing;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -100,13 +100,33 @@ impl Mailer {
             }
             None => alternative,
         };
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(r.subject)
             .message_id(Some(format!("<{}>", o.message_id)));
+        if let Some(link) = unsubscribe_link(o, &self.public_url) {
+            // RFC 2369 and RFC 8058: mail clients show an unsubscribe button
+            // that POSTs to the link, no login needed.
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{link}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
         builder.multipart(body).map_err(|e| e.to_string())
     }
+}
+
+/// The one-click unsubscribe link of a patient's email.
+fn unsubscribe_link(o: &Outgoing, public_url: &str) -> Option<String> {
+    o.unsubscribe
+        .as_ref()
+        .map(|t| format!("{public_url}/unsubscribe?t={t}"))
 }
 
 /// `t` in the zone, as people read it, with the zone named.
@@ -216,14 +236,22 @@ pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
             vec![format!("See {page}.")],
         ),
     };
+    let unsubscribe = unsubscribe_link(o, public_url);
     let mut text = lines.join("\n\n");
     text.push_str("\n\n-- \nmedimeet\n");
+    if let Some(link) = &unsubscribe {
+        text.push_str(&format!("No more email from the clinic: {link}\n"));
+    }
     let html = format!(
-        "<!doctype html><html><body>{}<p style=\"color:#555\">medimeet</p></body></html>",
+        "<!doctype html><html><body>{}<p style=\"color:#555\">medimeet{}</p></body></html>",
         lines
             .iter()
             .map(|l| format!("<p>{}</p>", escape(l)))
             .collect::<String>(),
+        unsubscribe.map_or(String::new(), |link| format!(
+            " &middot; <a href=\"{}\">No more email from the clinic</a>",
+            escape(&link)
+        )),
     );
     let ics = match o.what.as_str() {
         "booked" | "rescheduled" | "cancelled" => {
@@ -312,6 +340,7 @@ mod tests {
             sequence: 1,
             created: t(1_799_500_000),
             attempts: 0,
+            unsubscribe: None,
         }
     }
 

@@ -85,6 +85,8 @@ struct RawPatient {
     phone: String,
     email: Option<String>,
     date_of_birth: String,
+    notify_email: bool,
+    notify_sms: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -104,6 +106,8 @@ impl TryFrom<RawPatient> for Patient {
             last_name: r.last_name,
             phone: r.phone,
             email: r.email,
+            notify_email: r.notify_email,
+            notify_sms: r.notify_sms,
         })
     }
 }
@@ -122,6 +126,8 @@ pub struct PatientPatch {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<Option<String>>,
+    pub notify_email: Option<bool>,
+    pub notify_sms: Option<bool>,
 }
 
 /// The signed-in user behind a session token.
@@ -179,7 +185,7 @@ impl Store {
             let row: RawPatient = sqlx::query_as(
                 "INSERT INTO patients (account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 RETURNING id, account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at",
+                 RETURNING id, account_id, first_name, last_name, phone, email, date_of_birth, notify_email, notify_sms, created_at, updated_at",
             )
             .bind(account_id)
             .bind(p.first_name)
@@ -224,7 +230,7 @@ impl Store {
     pub async fn get_patient(&self, id: PatientId) -> Result<Option<Patient>> {
         on_read!(self, pool => {
             sqlx::query_as::<_, RawPatient>(
-                "SELECT id, account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at \
+                "SELECT id, account_id, first_name, last_name, phone, email, date_of_birth, notify_email, notify_sms, created_at, updated_at \
                  FROM patients WHERE id = $1",
             )
             .bind(id)
@@ -252,9 +258,11 @@ impl Store {
                    first_name = COALESCE($2, first_name), \
                    last_name = COALESCE($3, last_name), \
                    email = CASE WHEN $4 THEN $5 ELSE email END, \
+                   notify_email = COALESCE($7, notify_email), \
+                   notify_sms = COALESCE($8, notify_sms), \
                    updated_at = $6 \
                  WHERE id = $1 \
-                 RETURNING id, account_id, first_name, last_name, phone, email, date_of_birth, created_at, updated_at",
+                 RETURNING id, account_id, first_name, last_name, phone, email, date_of_birth, notify_email, notify_sms, created_at, updated_at",
             )
             .bind(id)
             .bind(patch.first_name.as_deref())
@@ -262,6 +270,8 @@ impl Store {
             .bind(set_email)
             .bind(email)
             .bind(now)
+            .bind(patch.notify_email)
+            .bind(patch.notify_sms)
             .fetch_optional(&mut *tx)
             .await?
             .map(Patient::try_from)

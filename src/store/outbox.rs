@@ -35,7 +35,7 @@ macro_rules! record_event {
 }
 pub(crate) use record_event;
 
-use super::{Result, Store, StoreError, begin_write, instant, on_write};
+use super::{Result, Store, StoreError, audit, begin_write, instant, on_write};
 use crate::domain::ids::{AccountId, AppointmentId};
 use jiff::Timestamp;
 
@@ -358,6 +358,46 @@ impl Store {
             .fetch_one(pool)
             .await?;
             Ok(n)
+        })
+    }
+
+    /// A secret all instances share, made by the first that asks.
+    pub async fn clinic_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String> {
+        on_write!(self, pool => {
+            sqlx::query(
+                "INSERT INTO clinic_secret (name, value, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(candidate)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            let (value,): (String,) = sqlx::query_as("SELECT value FROM clinic_secret WHERE name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await?;
+            Ok(value)
+        })
+    }
+
+    /// Turns the clinic's email off for the patient of this account,
+    /// audited; `false` if the account is no patient's.
+    pub async fn stop_patient_email(&self, account: AccountId, now: i64) -> Result<bool> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let row: Option<(i64,)> = sqlx::query_as(
+                "UPDATE patients SET notify_email = FALSE, updated_at = $2 WHERE account_id = $1 RETURNING id",
+            )
+            .bind(account)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((id,)) = row {
+                audit!(tx, now, Some(account), "unsubscribe", "patient", id, Some("email".to_owned()));
+            }
+            tx.commit().await?;
+            Ok(row.is_some())
         })
     }
 }

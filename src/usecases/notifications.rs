@@ -6,6 +6,7 @@
 use super::{Clinic, Result};
 use crate::domain::appointment::Appointment;
 use crate::domain::caller::Role;
+use crate::domain::ids::AccountId;
 use crate::domain::notify::{self, Backoff, ReminderFate};
 use crate::store::{DeliveryRow, NewDelivery, Outcome, Recipients};
 use jiff::Timestamp;
@@ -149,6 +150,8 @@ pub struct Outgoing {
     pub created: Timestamp,
     /// Failed tries so far.
     pub attempts: i64,
+    /// For the patient's email: the token of its one-click unsubscribe link.
+    pub unsubscribe: Option<String>,
 }
 
 /// Claims the due deliveries for the worker `owner` and decides each: what
@@ -253,7 +256,13 @@ async fn decide(
         (Channel::Sms, _) => r.patient_phone.clone(),
         (Channel::Webhook, _) => String::new(),
     };
+    let unsubscribe = if for_patient && channel == Channel::Email {
+        Some(unsubscribe_token(clinic, r.patient_account).await?)
+    } else {
+        None
+    };
     Ok(Ok(Outgoing {
+        unsubscribe,
         id: row.id,
         message_id: row.message_id.clone(),
         channel,
@@ -316,5 +325,43 @@ pub async fn failed(
         .store
         .finish_delivery(o.id, owner, &outcome, now)
         .await?;
+    Ok(())
+}
+
+/// What a signed unsubscribe token is for.
+const UNSUBSCRIBE: &str = "unsubscribe-email";
+
+/// The key that signs unsubscribe links, shared by every instance (made by
+/// the first that needs it).
+async fn link_key(clinic: &Clinic) -> Result<String> {
+    let candidate = crate::auth::new_token();
+    Ok(clinic
+        .store
+        .clinic_secret("link-signing", &candidate, clinic.now().as_second())
+        .await?)
+}
+
+/// The token of a patient account's one-click unsubscribe link.
+pub async fn unsubscribe_token(clinic: &Clinic, account: AccountId) -> Result<String> {
+    let key = link_key(clinic).await?;
+    Ok(crate::auth::signed_token(&key, UNSUBSCRIBE, account.get()))
+}
+
+/// Turns the clinic's email off for the patient the token names (the
+/// email's one-click link: no login, the signature is the authority).
+/// `NotFound` for a token that is not one of ours.
+pub async fn unsubscribe(clinic: &Clinic, token: &str) -> Result<()> {
+    let key = link_key(clinic).await?;
+    let Some(account) = crate::auth::verify_signed_token(&key, UNSUBSCRIBE, token.trim()) else {
+        return Err(super::Error::NotFound(super::Thing::Resource));
+    };
+    if !clinic
+        .store
+        .stop_patient_email(AccountId::new(account), clinic.now().as_second())
+        .await?
+    {
+        return Err(super::Error::NotFound(super::Thing::Resource));
+    }
+    tracing::info!(account_id = account, "unsubscribed from email");
     Ok(())
 }

@@ -118,6 +118,10 @@ pub struct ProfileChanges {
     pub last_name: Option<String>,
     /// An address, or an empty string to remove it.
     pub email: Option<String>,
+    /// Whether the clinic's email reaches the patient.
+    pub notify_email: Option<bool>,
+    /// Whether the clinic's text messages reach the patient.
+    pub notify_sms: Option<bool>,
 }
 
 /// Changes a patient's profile (the patient or an admin; a doctor who can
@@ -154,6 +158,8 @@ pub async fn update(
                 .map(|e| Some(e.as_str().to_owned()))
         };
     }
+    patch.notify_email = req.notify_email;
+    patch.notify_sms = req.notify_sms;
     if !errs.is_empty() {
         return Err(Error::Invalid(errs.0));
     }

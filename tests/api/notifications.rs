@@ -210,7 +210,116 @@ async fn a_mail_server_that_is_down_gets_every_message_once_it_is_back(backend: 
     assert_eq!(again.len(), mail.len(), "{again:?}");
 }
 
+async fn a_patient_turns_email_off_with_one_click_and_on_again(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = crate::helpers::spawn_app_with(backend, smtp_settings(sink.port)).await;
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let patient = patient_with_email(&app, "quiet@example.test").await;
+    let me = app.get("/api/v1/me", Some(&patient)).await;
+    let patient_id = me.body["patient"]["id"].as_i64().unwrap();
+    let profile = format!("/api/v1/patients/{patient_id}");
+    assert_eq!(
+        app.get(&profile, Some(&patient)).await.body["notify_email"],
+        true
+    );
+    let slots = app.later_slots(doctor.id).await;
+    let r = app
+        .post(
+            "/api/v1/appointments",
+            Some(&patient),
+            json!({"doctor_id": doctor.id, "start": slots[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    let mail = sink.wait_for(2).await;
+    let mine = mail
+        .iter()
+        .find(|m| m["to"].as_str().unwrap().contains("quiet@"))
+        .unwrap();
+    assert_eq!(mine["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+    let header = mine["list_unsubscribe"].as_str().unwrap();
+    let link = header.trim_start_matches('<').trim_end_matches('>');
+    assert!(
+        link.starts_with("https://clinic.test/unsubscribe?t="),
+        "{link}"
+    );
+    assert!(mine["text/plain"].as_str().unwrap().contains(link));
+    let path = link.trim_start_matches("https://clinic.test");
+    // The doctor's email has no such link (it is the patient's choice).
+    let theirs = mail
+        .iter()
+        .find(|m| !m["to"].as_str().unwrap().contains("quiet@"))
+        .unwrap();
+    assert_eq!(theirs["list_unsubscribe"], serde_json::Value::Null);
+
+    // Opening the link only asks; a forged token is refused.
+    let page = app.get(path, None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        app.get(&profile, Some(&patient)).await.body["notify_email"],
+        true
+    );
+    let forged = path.replace("t=", "t=9");
+    let r = app
+        .call_with(reqwest::Method::POST, &forged, None, None, &[])
+        .await;
+    assert_eq!(r.status, 404);
+    // The mail client's one click (RFC 8058), with no login.
+    let r = crate::helpers::client()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.get(&profile, Some(&patient)).await.body["notify_email"],
+        false
+    );
+
+    // The next change reaches the doctor only; the patient's email is dropped.
+    let r = app
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            Some(&doctor.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    sink.wait_for(3).await;
+    let rows = wait_for(&app, id, |r| {
+        r.iter().any(|d| {
+            d.channel == "email" && d.last_error.as_deref() == Some("turned off by the patient")
+        })
+    })
+    .await;
+    assert_eq!(
+        rows.iter()
+            .filter(|d| d.channel == "email" && d.state == "sent")
+            .count(),
+        3,
+        "{rows:?}"
+    );
+    assert_eq!(sink.messages().len(), 3);
+
+    // Back on, through the API.
+    let r = app
+        .call(
+            reqwest::Method::PATCH,
+            &profile,
+            Some(&patient),
+            Some(json!({"notify_email": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["notify_email"], true);
+}
+
 both_backends!(
+    a_patient_turns_email_off_with_one_click_and_on_again,
     a_mail_server_that_is_down_gets_every_message_once_it_is_back,
     a_booking_is_told_and_reminded,
     cancelling_drops_the_reminders_in_the_same_transaction,

@@ -25,6 +25,7 @@ for _, msg in sorted(mailbox.Maildir(sys.argv[1], create=False).items(), key=lam
         "from": msg["From"],
         "subject": text(msg["Subject"]),
         "list_unsubscribe": msg["List-Unsubscribe"],
+        "list_unsubscribe_post": msg["List-Unsubscribe-Post"],
         "multipart": msg.get_content_type(),
     }
     for part in msg.walk():

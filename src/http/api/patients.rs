@@ -71,6 +71,12 @@ pub struct PatientView {
     pub date_of_birth: String,
     /// Derived from the date of birth, never stored.
     pub age: Option<i16>,
+    /// Whether the clinic's email reaches the patient (confirmations,
+    /// reminders); the patient's choice, also turned off by the one-click
+    /// unsubscribe link in every email.
+    pub notify_email: bool,
+    /// Whether the clinic's text messages reach the patient.
+    pub notify_sms: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -88,6 +94,8 @@ impl PatientView {
             email: p.email,
             date_of_birth: p.date_of_birth.to_string(),
             age,
+            notify_email: p.notify_email,
+            notify_sms: p.notify_sms,
             created_at: instant_text(p.created_at),
         }
     }
@@ -161,6 +169,10 @@ pub struct UpdatePatient {
     /// the empty string is not one.)
     #[schema(max_length = 254, pattern = r"^$|^[^@\s]+@[^@\s]+$")]
     pub email: Option<String>,
+    /// Whether the clinic's email reaches the patient.
+    pub notify_email: Option<bool>,
+    /// Whether the clinic's text messages reach the patient.
+    pub notify_sms: Option<bool>,
 }
 
 /// Change a patient's profile (the patient or an admin).
@@ -185,6 +197,8 @@ pub async fn update_patient(
         first_name: req.first_name,
         last_name: req.last_name,
         email: req.email,
+        notify_email: req.notify_email,
+        notify_sms: req.notify_sms,
     };
     let id = PatientId::new(id);
     let row = patients::update(&state.clinic, &user.caller, id, &changes).await?;

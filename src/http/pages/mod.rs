@@ -44,6 +44,7 @@ pub mod public;
 pub mod redirect;
 pub mod render;
 pub mod room;
+pub mod unsubscribe;
 pub mod viewer;
 pub mod visits;
 
@@ -74,6 +75,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(patient::router())
         .merge(visits::router())
         .merge(room::router())
+        .merge(unsubscribe::router())
         .merge(doctor::router())
         .merge(admin::router())
         .merge(assets::router())
