@@ -166,19 +166,7 @@ async fn a_refused_booking_writes_no_event(backend: Backend) {
 async fn a_mail_server_that_is_down_gets_every_message_once_it_is_back(backend: Backend) {
     let port = free_port();
     let app = crate::helpers::spawn_app_with(backend, smtp_settings(port)).await;
-    let admin = app.new_admin().await;
-    let doctor = app.everyday_doctor(&admin).await;
-    let patient = patient_with_email(&app, "down@example.test").await;
-    let slots = app.later_slots(doctor.id).await;
-    let r = app
-        .post(
-            "/api/v1/appointments",
-            Some(&patient),
-            json!({"doctor_id": doctor.id, "start": slots[0]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["id"].as_i64().unwrap();
+    let EmailedVisit { id, .. } = emailed_visit(&app, "down@example.test").await;
     // Nothing listens: both emails fail, are kept, and wait for a retry.
     let rows = wait_for(&app, id, |r| {
         r.iter()
@@ -213,9 +201,12 @@ async fn a_mail_server_that_is_down_gets_every_message_once_it_is_back(backend: 
 async fn a_patient_turns_email_off_with_one_click_and_on_again(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = crate::helpers::spawn_app_with(backend, smtp_settings(sink.port)).await;
-    let admin = app.new_admin().await;
-    let doctor = app.everyday_doctor(&admin).await;
-    let patient = patient_with_email(&app, "quiet@example.test").await;
+    let EmailedVisit {
+        id,
+        doctor,
+        patient,
+        ..
+    } = emailed_visit(&app, "quiet@example.test").await;
     let me = app.get("/api/v1/me", Some(&patient)).await;
     let patient_id = me.body["patient"]["id"].as_i64().unwrap();
     let profile = format!("/api/v1/patients/{patient_id}");
@@ -223,16 +214,6 @@ async fn a_patient_turns_email_off_with_one_click_and_on_again(backend: Backend)
         app.get(&profile, Some(&patient)).await.body["notify_email"],
         true
     );
-    let slots = app.later_slots(doctor.id).await;
-    let r = app
-        .post(
-            "/api/v1/appointments",
-            Some(&patient),
-            json!({"doctor_id": doctor.id, "start": slots[0]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["id"].as_i64().unwrap();
     let mail = sink.wait_for(2).await;
     let mine = mail
         .iter()
@@ -364,6 +345,38 @@ async fn patient_with_email(app: &TestApp, email: &str) -> String {
         .await
 }
 
+/// A visit booked by a new patient who gave `email`, with a new everyday
+/// doctor, on an app that sends email.
+struct EmailedVisit {
+    id: i64,
+    doctor: crate::helpers::User,
+    /// The patient's session token.
+    patient: String,
+    /// The doctor's free slots when it was booked (the first is the visit's).
+    slots: Vec<String>,
+}
+
+async fn emailed_visit(app: &TestApp, email: &str) -> EmailedVisit {
+    let admin = app.new_admin().await;
+    let doctor = app.everyday_doctor(&admin).await;
+    let patient = patient_with_email(app, email).await;
+    let slots = app.later_slots(doctor.id).await;
+    let r = app
+        .post(
+            "/api/v1/appointments",
+            Some(&patient),
+            json!({"doctor_id": doctor.id, "start": slots[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    EmailedVisit {
+        id: r.body["id"].as_i64().unwrap(),
+        doctor,
+        patient,
+        slots,
+    }
+}
+
 /// A real SMTP server for the tests: Python's aiosmtpd storing what it
 /// receives in a Maildir. Stopped (and its files removed) on drop.
 struct SmtpSink {
@@ -447,19 +460,12 @@ impl Drop for SmtpSink {
 async fn emails_reach_a_real_smtp_server_with_the_visit_for_the_calendar(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = crate::helpers::spawn_app_with(backend, smtp_settings(sink.port)).await;
-    let admin = app.new_admin().await;
-    let doctor = app.everyday_doctor(&admin).await;
-    let patient = patient_with_email(&app, "ann@example.test").await;
-    let slots = app.later_slots(doctor.id).await;
-    let r = app
-        .post(
-            "/api/v1/appointments",
-            Some(&patient),
-            json!({"doctor_id": doctor.id, "start": slots[0]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["id"].as_i64().unwrap();
+    let EmailedVisit {
+        id,
+        doctor,
+        patient,
+        slots,
+    } = emailed_visit(&app, "ann@example.test").await;
 
     // The patient's and the doctor's confirmations.
     let mail = sink.wait_for(2).await;
