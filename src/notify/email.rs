@@ -141,19 +141,13 @@ fn when(t: jiff::Timestamp, zone: &str) -> String {
     )
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+/// The HTML body: the lines as paragraphs, escaped by the template engine
+/// (names, reasons and links come from people).
+#[derive(askama::Template)]
+#[template(path = "email.html")]
+struct HtmlBody<'a> {
+    lines: &'a [String],
+    unsubscribe: Option<&'a str>,
 }
 
 /// The subject, bodies and calendar entry of a notification.
@@ -242,17 +236,11 @@ pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
     if let Some(link) = &unsubscribe {
         text.push_str(&format!("No more email from the clinic: {link}\n"));
     }
-    let html = format!(
-        "<!doctype html><html><body>{}<p style=\"color:#555\">medimeet{}</p></body></html>",
-        lines
-            .iter()
-            .map(|l| format!("<p>{}</p>", escape(l)))
-            .collect::<String>(),
-        unsubscribe.map_or(String::new(), |link| format!(
-            " &middot; <a href=\"{}\">No more email from the clinic</a>",
-            escape(&link)
-        )),
-    );
+    let html = askama::Template::render(&HtmlBody {
+        lines: &lines,
+        unsubscribe: unsubscribe.as_deref(),
+    })
+    .unwrap_or_default();
     let ics = match o.what.as_str() {
         "booked" | "rescheduled" | "cancelled" => {
             let host = public_url
@@ -382,11 +370,11 @@ mod tests {
             "plain text stays plain"
         );
         assert!(
-            r.html.contains("&lt;script&gt;") && !r.html.contains("<script>"),
+            r.html.contains("&#60;script&#62;") && !r.html.contains("<script>"),
             "{}",
             r.html
         );
-        assert!(r.html.contains("Ann &lt;b&gt; O&#39;Hara"), "{}", r.html);
+        assert!(r.html.contains("Ann &#60;b&#62; O&#39;Hara"), "{}", r.html);
         assert!(
             r.ics
                 .as_deref()

@@ -68,8 +68,7 @@ pub async fn tick(
 
 /// Runs rounds until `stop` turns true.
 pub async fn run(clinic: Clinic, channels: Channels, mut stop: watch::Receiver<bool>) {
-    let bytes: [u8; 8] = rand::random();
-    let owner: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let owner = crate::auth::new_token();
     loop {
         let busy = match tick(&clinic, &owner, &channels).await {
             Ok(n) => n > 0,

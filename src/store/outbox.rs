@@ -35,7 +35,7 @@ macro_rules! record_event {
 }
 pub(crate) use record_event;
 
-use super::{Result, Store, StoreError, audit, begin_write, instant, on_write};
+use super::{Result, Store, StoreError, audit, begin_write, instant, on_read, on_write};
 use crate::domain::ids::{AccountId, AppointmentId};
 use jiff::Timestamp;
 
@@ -156,7 +156,7 @@ macro_rules! claim_sql {
 impl Store {
     /// Events not yet expanded, oldest first.
     pub async fn unexpanded_events(&self, limit: i64) -> Result<Vec<EventRow>> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             Ok(sqlx::query_as::<_, EventRow>(
                 "SELECT id, event, appointment_id, actor_account_id, detail, visit_start, created_at \
                  FROM notification_event WHERE expanded_at IS NULL ORDER BY id LIMIT $1",
@@ -287,7 +287,7 @@ impl Store {
 
     /// The patient's and the doctor's addresses and choices for a visit.
     pub async fn recipients(&self, appointment_id: AppointmentId) -> Result<Option<Recipients>> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             Ok(sqlx::query_as::<_, Recipients>(
                 "SELECT p.account_id AS patient_account, p.email AS patient_email, p.phone AS patient_phone, \
                    p.notify_email, p.notify_sms, d.account_id AS doctor_account, da.login AS doctor_email, \
@@ -304,7 +304,7 @@ impl Store {
 
     /// The deliveries of a visit, oldest first (for admins and the tests).
     pub async fn deliveries_of(&self, appointment_id: AppointmentId) -> Result<Vec<DeliveryState>> {
-        let rows: Vec<RawDeliveryState> = on_write!(self, pool => {
+        let rows: Vec<RawDeliveryState> = on_read!(self, pool => {
             sqlx::query_as(
                 "SELECT kind, channel, state, account_id, due_at, last_error FROM delivery \
                  WHERE appointment_id = $1 ORDER BY id",
@@ -331,7 +331,7 @@ impl Store {
 impl Store {
     /// One event (for rendering its deliveries).
     pub async fn event(&self, id: i64) -> Result<Option<EventRow>> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             Ok(sqlx::query_as::<_, EventRow>(
                 "SELECT id, event, appointment_id, actor_account_id, detail, visit_start, created_at \
                  FROM notification_event WHERE id = $1",
@@ -349,7 +349,7 @@ impl Store {
         appointment_id: AppointmentId,
         event_id: i64,
     ) -> Result<i64> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             let (n,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM notification_event WHERE appointment_id = $1 AND id < $2",
             )
@@ -363,7 +363,17 @@ impl Store {
 
     /// A secret all instances share, made by the first that asks.
     pub async fn clinic_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String> {
+        const READ: &str = "SELECT value FROM clinic_secret WHERE name = $1";
+        // Made once; after that a plain read (no write per email).
+        let found: Option<(String,)> = on_read!(self, pool => {
+            sqlx::query_as(READ).bind(name).fetch_optional(pool).await?
+        });
+        if let Some((value,)) = found {
+            return Ok(value);
+        }
         on_write!(self, pool => {
+            // Two instances making it at once: the first insert wins, and
+            // both read the winner's.
             sqlx::query(
                 "INSERT INTO clinic_secret (name, value, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO NOTHING",
@@ -373,10 +383,7 @@ impl Store {
             .bind(now)
             .execute(pool)
             .await?;
-            let (value,): (String,) = sqlx::query_as("SELECT value FROM clinic_secret WHERE name = $1")
-                .bind(name)
-                .fetch_one(pool)
-                .await?;
+            let (value,): (String,) = sqlx::query_as(READ).bind(name).fetch_one(pool).await?;
             Ok(value)
         })
     }

@@ -211,7 +211,7 @@ impl Store {
 
     /// How many chat messages `author` sent since `since` (any visit).
     pub async fn chat_sent_since(&self, author: AccountId, since: i64) -> Result<i64> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             let (n,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM visit_message WHERE author_account_id = $1 AND created_at >= $2",
             )
@@ -381,7 +381,7 @@ impl Store {
         appointment_id: AppointmentId,
         alive_since: i64,
     ) -> Result<Vec<Role>> {
-        let rows: Vec<(String,)> = on_write!(self, pool => {
+        let rows: Vec<(String,)> = on_read!(self, pool => {
             sqlx::query_as(
                 "SELECT role FROM visit_presence WHERE appointment_id = $1 AND seen_at >= $2 ORDER BY role",
             )
@@ -404,7 +404,7 @@ impl Store {
         doctor_id: DoctorId,
         alive_since: i64,
     ) -> Result<Vec<AppointmentId>> {
-        let rows: Vec<(AppointmentId,)> = on_write!(self, pool => {
+        let rows: Vec<(AppointmentId,)> = on_read!(self, pool => {
             sqlx::query_as(
                 "SELECT vp.appointment_id FROM visit_presence vp \
                  JOIN appointments ap ON ap.id = vp.appointment_id \
@@ -476,7 +476,7 @@ impl Store {
 
     /// Signal rows after `after`, oldest first, at most `limit`.
     pub async fn signals_after(&self, after: i64, limit: i64) -> Result<Vec<Signal>> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             sqlx::query_as::<_, RawSignal>(SELECT_SIGNALS_AFTER)
                 .bind(after)
                 .bind(limit)
@@ -490,7 +490,7 @@ impl Store {
 
     /// The newest signal's id (where a new listener starts).
     pub async fn last_signal_id(&self) -> Result<i64> {
-        on_write!(self, pool => {
+        on_read!(self, pool => {
             let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM visit_signal")
                 .fetch_one(pool)
                 .await?;

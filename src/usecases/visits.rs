@@ -218,8 +218,7 @@ pub async fn enter(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Resul
     let Some(account) = caller.account() else {
         return Err(Error::Unauthenticated);
     };
-    let bytes: [u8; 16] = rand::random();
-    let connection: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let connection = crate::auth::new_token();
     let mut seat = InRoom {
         appointment_id: id,
         role: room.you,
