@@ -32,6 +32,7 @@ pub mod defaults {
     pub const VISIT_CLOSES_MINUTES: i64 = 30;
     pub const TURN_TTL_MINUTES: i64 = 240;
     pub const REMINDER_HOURS: [i64; 2] = [24, 1];
+    pub const DELIVERY_LEASE_SECONDS: i64 = 120;
     pub const MAIL_FROM: &str = "medimeet <no-reply@medimeet.invalid>";
     pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
 }
@@ -266,6 +267,35 @@ impl std::str::FromStr for SecretUrl {
     }
 }
 
+/// An `http://` or `https://` URL with a host.
+pub fn http_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') || s.chars().any(char::is_whitespace) {
+        return Err("must name a host, without spaces".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// A header line `Name: value`, taken as it is: checked when the channels
+/// are built, so that a mistyped secret is never echoed in an error.
+fn auth_header(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s.trim()))
+}
+
+/// An SMS body template: it must place the number and the text.
+fn sms_body(s: &str) -> Result<String, String> {
+    if s.contains("{to}") && s.contains("{text}") {
+        Ok(s.to_owned())
+    } else {
+        Err("must contain {to} and {text}".into())
+    }
+}
+
 /// A STUN server's URL, as browsers take it (RFC 7064).
 fn stun_url(s: &str) -> Result<String, String> {
     ice_url(s, &["stun:", "stuns:"])
@@ -405,6 +435,34 @@ pub struct Settings {
     #[arg(long, env = "MEDIMEET_MAIL_FROM", default_value = defaults::MAIL_FROM)]
     pub mail_from: String,
 
+    /// How long a worker holds the deliveries it claimed, in seconds (5 to
+    /// 3600): longer than the slowest send, since a worker that dies holding
+    /// them delays them by this much.
+    #[arg(
+        long,
+        env = "MEDIMEET_DELIVERY_LEASE_SECONDS",
+        default_value_t = defaults::DELIVERY_LEASE_SECONDS,
+        value_parser = clap::value_parser!(i64).range(5..=3600)
+    )]
+    pub delivery_lease_seconds: i64,
+
+    /// The SMS provider's endpoint (HTTP POST); see --sms-body. None: text
+    /// messages are kept as "not configured", never silently dropped.
+    #[arg(long, env = "MEDIMEET_SMS_URL", value_parser = http_url, requires = "sms_body")]
+    pub sms_url: Option<String>,
+
+    /// The header that authenticates to the SMS provider, as `Name: value`
+    /// (`Authorization: Basic ...`). A secret: never logged.
+    #[arg(long, env = "MEDIMEET_SMS_AUTH_HEADER", hide_env_values = true, value_parser = auth_header)]
+    pub sms_auth_header: Option<Secret>,
+
+    /// The body of a request to the SMS provider, with `{to}`, `{text}` and
+    /// `{id}` filled in: sent as JSON when it starts with `{`
+    /// (`{"to":"{to}","text":"{text}"}`), else as a form
+    /// (`To={to}&From=%2B15550100&Body={text}`).
+    #[arg(long, env = "MEDIMEET_SMS_BODY", value_parser = sms_body)]
+    pub sms_body: Option<String>,
+
     /// The address people reach this site at, for links in messages
     /// (default: http:// and the listen address).
     #[arg(long, env = "MEDIMEET_PUBLIC_URL")]
@@ -442,6 +500,10 @@ impl Default for Settings {
             reminder_hours: defaults::REMINDER_HOURS.to_vec(),
             smtp_url: None,
             mail_from: defaults::MAIL_FROM.to_owned(),
+            delivery_lease_seconds: defaults::DELIVERY_LEASE_SECONDS,
+            sms_url: None,
+            sms_auth_header: None,
+            sms_body: None,
             public_url: None,
             phone_region: defaults::PHONE_REGION,
             secure_cookies: false,

@@ -27,8 +27,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the web server (API, docs, health checks).
+    /// Run the web server (API, docs, health checks), with the notification
+    /// worker unless --no-worker.
     Serve(Box<ServeArgs>),
+    /// Deliver notifications (email, SMS, webhooks) without serving the web:
+    /// any number of workers and servers share the queue.
+    Worker(Box<WorkerArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseConfig),
     /// Load the demo clinic into an empty database, then exit.
@@ -59,6 +63,18 @@ struct ServeArgs {
     #[arg(long, env = "MEDIMEET_DEMO")]
     demo: bool,
 
+    /// Leave notifications to `medimeet worker` processes.
+    #[arg(long, env = "MEDIMEET_NO_WORKER")]
+    no_worker: bool,
+
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Debug, Clone, Args)]
+struct WorkerArgs {
+    /// The database and the channels, as for `serve` (--listen only makes
+    /// the default --public-url).
     #[command(flatten)]
     config: Config,
 }
@@ -77,17 +93,63 @@ fn init_logs(format: &str) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before any thread exists: the environment is set only here.
+    if let Err(e) = settings_from_files() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     init_logs(&cli.log_format);
-    match run(cli.command).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every `MEDIMEET_<NAME>_FILE` names a file that holds the value of
+/// `MEDIMEET_<NAME>` (Docker and Kubernetes secrets), so that no secret
+/// needs to sit in the environment or on the command line. A value set
+/// directly wins. Trailing line breaks are not part of the value.
+fn settings_from_files() -> Result<(), String> {
+    let mut found = Vec::new();
+    for (key, path) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let Some(name) = key
+            .strip_suffix("_FILE")
+            .filter(|n| n.starts_with("MEDIMEET_"))
+        else {
+            continue;
+        };
+        if std::env::var_os(name).is_some() {
+            continue;
+        }
+        let value = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{key}: cannot read {}: {e}", path.to_string_lossy()))?;
+        found.push((
+            name.to_owned(),
+            value.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    for (name, value) in found {
+        // SAFETY: called first thing in `main`, before the runtime or any
+        // other thread exists, so nothing reads the environment meanwhile.
+        unsafe { std::env::set_var(name, value) };
+    }
+    Ok(())
 }
 
 async fn open(db: &DatabaseConfig) -> Result<Store, String> {
@@ -188,10 +250,20 @@ async fn run(command: Command) -> Result<(), String> {
             if args.demo {
                 load_demo(app.store()).await?;
             }
+            let app = if args.no_worker {
+                app.without_worker()
+            } else {
+                app
+            };
             let addr = app.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(%addr, backend = app.store().backend(), "medimeet listening");
             println!("medimeet is running at http://{addr}/  (API docs: http://{addr}/api/docs)");
             app.run_until(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Worker(args) => {
+            medimeet::startup::run_worker(&args.config, Clock::default(), shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -304,6 +376,7 @@ mod tests {
             &["medimeet", "demo"],
             &["medimeet", "admin", "create", "--email", "a@b.cd"],
             &["medimeet", "serve"],
+            &["medimeet", "worker"],
         ] {
             let argv = argv
                 .iter()
@@ -316,6 +389,7 @@ mod tests {
                     command: AdminCommand::Create { db, .. },
                 } => db,
                 Command::Serve(args) => args.config.database,
+                Command::Worker(args) => args.config.database,
             };
             assert_eq!(db, DatabaseConfig::new(url).with_connections(3));
             assert!(!format!("{db:?}").contains("pw"), "{db:?}");

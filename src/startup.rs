@@ -32,6 +32,8 @@ pub struct Application {
     state: AppState,
     /// How the notification worker sends (checked at start-up).
     channels: crate::notify::worker::Channels,
+    /// Whether this process runs the notification worker too.
+    worker: bool,
 }
 
 impl Application {
@@ -67,7 +69,14 @@ impl Application {
                 clinic: Clinic::new(store, clock, Arc::new(cfg.settings.clone())),
             },
             channels,
+            worker: true,
         })
+    }
+
+    /// Leaves the notification queue to `medimeet worker` processes.
+    pub fn without_worker(mut self) -> Self {
+        self.worker = false;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -91,11 +100,13 @@ impl Application {
     ) -> Result<(), StartupError> {
         let clinic = self.state.clinic.clone();
         let (stop_worker, stop) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(crate::notify::worker::run(
-            clinic.clone(),
-            self.channels,
-            stop,
-        ));
+        let worker = self.worker.then(|| {
+            tokio::spawn(crate::notify::worker::run(
+                clinic.clone(),
+                self.channels,
+                stop,
+            ))
+        });
         let router = app(self.state);
         axum::serve(
             self.listener,
@@ -104,10 +115,42 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         let _ = stop_worker.send(true);
-        let _ = worker.await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         clinic.close().await;
         Ok(())
     }
+}
+
+/// `medimeet worker`: delivers notifications until `shutdown` completes,
+/// with no web server (decision 0014). Any number of these (and of `serve`)
+/// share the queue.
+pub async fn run_worker(
+    cfg: &Config,
+    clock: Clock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    let public_url = match &cfg.settings.public_url {
+        Some(u) => u.clone(),
+        None => format!("http://{}", cfg.listen),
+    };
+    let channels = crate::notify::worker::Channels::from_settings(&cfg.settings, &public_url)
+        .map_err(StartupError::Config)?;
+    let store = Store::connect(&cfg.database).await?;
+    store.migrate().await?;
+    let clinic = Clinic::new(store, clock, Arc::new(cfg.settings.clone()));
+    let (stop_worker, stop) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::notify::worker::run(clinic.clone(), channels, stop));
+    tracing::info!(
+        backend = clinic.store().backend(),
+        "medimeet worker running"
+    );
+    shutdown.await;
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
+    clinic.close().await;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

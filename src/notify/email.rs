@@ -3,7 +3,7 @@
 //! The message's `Message-ID` is the delivery's stable id, so a receiver can
 //! drop the one repeat a crash between sending and recording may cause.
 
-use super::ics;
+use super::{SendError, ics};
 use crate::usecases::notifications::Outgoing;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -24,14 +24,6 @@ impl std::fmt::Debug for Mailer {
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
-}
-
-/// Why a message did not go out.
-#[derive(Debug)]
-pub struct SendError {
-    /// The server refused it for good (a 5xx answer): no retry helps.
-    pub permanent: bool,
-    pub message: String,
 }
 
 /// The rendered parts of a notification.
@@ -61,17 +53,17 @@ impl Mailer {
 
     /// Sends one notification.
     pub async fn send(&self, o: &Outgoing) -> Result<(), SendError> {
-        let message = self.message(o).map_err(|message| SendError {
-            permanent: true,
-            message,
-        })?;
+        let message = self.message(o).map_err(SendError::permanent)?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e: SmtpError| SendError {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
+            .map_err(|e: SmtpError| {
+                if e.is_permanent() {
+                    SendError::permanent(e.to_string())
+                } else {
+                    SendError::retry(e.to_string())
+                }
             })
     }
 
@@ -150,14 +142,29 @@ struct HtmlBody<'a> {
     unsubscribe: Option<&'a str>,
 }
 
-/// The subject, bodies and calendar entry of a notification.
-pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
+/// What a notification says, whatever carries it: a subject line, the
+/// lines of its body, and the one link that matters most (an SMS is the
+/// subject and that link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wording {
+    pub subject: String,
+    pub lines: Vec<String>,
+    pub link: String,
+}
+
+/// The words of a notification, times in the recipient's zone.
+pub fn wording(o: &Outgoing, public_url: &str) -> Wording {
     let a = &o.appointment;
     let patient = o.to_role == crate::domain::caller::Role::Patient;
     let doctor = format!("Dr. {}", a.doctor_name());
     let at = when(a.start_at, &o.time_zone);
     let page = format!("{public_url}/appointments/{}", a.id);
     let room = format!("{page}/visit");
+    let link = match o.what.as_str() {
+        "cancelled" | "note_ready" => page.clone(),
+        _ if !patient => page.clone(),
+        _ => room.clone(),
+    };
     let reason = o
         .detail
         .as_deref()
@@ -204,6 +211,13 @@ pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
             }
             (format!("Cancelled: your visit with {with} on {at}"), l)
         }
+        ("reminder", _) if o.lead_hours == Some(0) => (
+            format!("Your video visit with {doctor} is open: join now"),
+            vec![
+                format!("The room of your video visit with {doctor} on {at} is open."),
+                format!("Join it at {room}."),
+            ],
+        ),
         ("reminder", _) => {
             let lead = match o.lead_hours {
                 Some(1) => "in one hour".to_owned(),
@@ -230,6 +244,21 @@ pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
             vec![format!("See {page}.")],
         ),
     };
+    Wording {
+        subject,
+        lines,
+        link,
+    }
+}
+
+/// The subject, bodies and calendar entry of a notification.
+pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
+    let Wording { subject, lines, .. } = wording(o, public_url);
+    let a = &o.appointment;
+    let patient = o.to_role == crate::domain::caller::Role::Patient;
+    let doctor = format!("Dr. {}", a.doctor_name());
+    let page = format!("{public_url}/appointments/{}", a.id);
+    let room = format!("{page}/visit");
     let unsubscribe = unsubscribe_link(o, public_url);
     let mut text = lines.join("\n\n");
     text.push_str("\n\n-- \nmedimeet\n");

@@ -37,6 +37,7 @@ mod stats;
 #[cfg(test)]
 pub(crate) mod test_db;
 mod visits;
+mod webhooks;
 
 pub use accounts::*;
 pub use appointments::*;
@@ -47,6 +48,7 @@ pub use relay::Hub;
 pub use schedule::*;
 pub use stats::*;
 pub use visits::*;
+pub use webhooks::*;
 
 use crate::config::DatabaseConfig;
 use sqlx::migrate::Migrator;

@@ -102,6 +102,7 @@ pub struct DeliveryRow {
     pub visit_start: Option<i64>,
     pub lead_hours: Option<i64>,
     pub attempts: i64,
+    pub due_at: i64,
 }
 
 /// How a claimed delivery ended this time.
@@ -148,7 +149,7 @@ macro_rules! claim_sql {
                AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at, id LIMIT $4",
             $lock,
             ") RETURNING id, event_id, channel, kind, appointment_id, account_id, webhook_id, \
-               message_id, visit_start, lead_hours, attempts"
+               message_id, visit_start, lead_hours, attempts, due_at"
         )
     };
 }
@@ -236,6 +237,9 @@ impl Store {
                     .await?
             }
         };
+        // RETURNING follows no order: send the earliest due first.
+        let mut rows = rows;
+        rows.sort_by_key(|r| (r.due_at, r.id));
         Ok(rows)
     }
 

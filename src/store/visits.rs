@@ -233,6 +233,13 @@ impl Store {
     ) -> Result<NoteRow> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
+            let first: Option<(i64,)> = sqlx::query_as(
+                "SELECT ap.start_at FROM appointments ap WHERE ap.id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM visit_note n WHERE n.appointment_id = ap.id)",
+            )
+            .bind(appointment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let row = sqlx::query_as::<_, RawNote>(
                 "INSERT INTO visit_note (appointment_id, author_account_id, body, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $4) \
@@ -247,6 +254,10 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             audit!(tx, now, Some(author), "write note", "visit", appointment_id, None::<String>);
+            // The patient hears once that the note is there, not of edits.
+            if let Some((visit_start,)) = first {
+                super::outbox::record_event!(tx, "note_ready", appointment_id, Some(author), None::<String>, visit_start, now);
+            }
             tx.commit().await?;
             row.try_into()
         })

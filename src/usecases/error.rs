@@ -29,6 +29,7 @@ pub enum Thing {
     Appointment,
     TimeOff,
     Record,
+    Webhook,
     /// An address or list that is not there for this caller.
     Resource,
 }
@@ -41,6 +42,7 @@ impl Thing {
             Thing::Appointment => "appointment",
             Thing::TimeOff => "time off",
             Thing::Record => "record",
+            Thing::Webhook => "webhook endpoint",
             Thing::Resource => "such resource",
         }
     }

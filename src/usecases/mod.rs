@@ -22,6 +22,7 @@
 //! - [`clinic`]: the admin's figures and the audit log.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
+//! - [`webhooks`]: the clinic's webhook endpoints and the delivery queue (admins).
 
 pub mod appointments;
 pub mod clinic;
@@ -32,6 +33,7 @@ pub mod patients;
 pub mod schedule;
 pub mod sessions;
 pub mod visits;
+pub mod webhooks;
 
 pub use crate::domain::caller::Caller;
 pub use error::{Conflict, Error, Refusal, Result, Thing};

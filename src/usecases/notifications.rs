@@ -4,12 +4,12 @@
 //! decides, with the domain's rules ([`crate::domain::notify`]).
 
 use super::{Clinic, Result};
-use crate::domain::appointment::Appointment;
+use crate::domain::appointment::{Appointment, Status};
 use crate::domain::caller::Role;
 use crate::domain::ids::AccountId;
 use crate::domain::notify::{self, Backoff, ReminderFate};
 use crate::store::{DeliveryRow, NewDelivery, Outcome, Recipients};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 /// A channel a message goes out on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,15 +37,18 @@ impl Channel {
 
 /// The recipients' deliveries of one event: notices for the visit's people,
 /// and for a booking or a move, the patient's reminders of the new time.
+#[allow(clippy::too_many_arguments)]
 fn deliveries_of(
     event_id: i64,
     event: &str,
     appointment: &crate::domain::ids::AppointmentId,
     visit_start: i64,
     r: &Recipients,
-    reminder_hours: &[i64],
+    settings: &crate::config::Settings,
+    endpoints: &[(i64, Vec<String>)],
     now: Timestamp,
 ) -> Vec<NewDelivery> {
+    let reminder_hours = &settings.reminder_hours;
     let mut out = Vec::new();
     let notice = |channel: Channel, account| NewDelivery {
         channel: channel.as_str(),
@@ -71,7 +74,15 @@ fn deliveries_of(
     if matches!(event, "booked" | "rescheduled")
         && let Ok(start) = Timestamp::from_second(visit_start)
     {
-        for (lead, due) in notify::reminders(start, reminder_hours, now) {
+        let mut leads = notify::reminders(start, reminder_hours, now);
+        // "Your visit room is open": lead 0, due when the room opens.
+        if let Ok(opens) =
+            start.checked_sub(SignedDuration::from_mins(settings.visit_opens_minutes))
+            && opens > now
+        {
+            leads.push((0, opens));
+        }
+        for (lead, due) in leads {
             let mut channels = vec![Channel::Sms];
             if r.patient_email.is_some() {
                 channels.insert(0, Channel::Email);
@@ -84,9 +95,11 @@ fn deliveries_of(
                     account_id: Some(r.patient_account),
                     webhook_id: None,
                     // The visit, its start, the lead and the channel: one
-                    // reminder per time the visit is booked for.
+                    // reminder per time the visit is booked for ("o": the
+                    // room-open notice).
                     message_id: format!(
-                        "r{}.{visit_start}.{lead}.{}@medimeet",
+                        "{}{}.{visit_start}.{lead}.{}@medimeet",
+                        if lead == 0 { "o" } else { "r" },
                         appointment.get(),
                         channel.as_str()
                     ),
@@ -97,7 +110,36 @@ fn deliveries_of(
             }
         }
     }
+    let kind = webhook_event_type(event);
+    for (endpoint, events) in endpoints {
+        if events.iter().any(|e| e == kind) {
+            out.push(NewDelivery {
+                channel: Channel::Webhook.as_str(),
+                kind: "notice",
+                appointment_id: Some(*appointment),
+                account_id: None,
+                webhook_id: Some(*endpoint),
+                // The `webhook-id`: the same on every try.
+                message_id: format!("msg_{event_id}_{endpoint}"),
+                visit_start: Some(visit_start),
+                lead_hours: None,
+                due_at: now.as_second(),
+            });
+        }
+    }
     out
+}
+
+/// The webhook event type of an outbox event.
+fn webhook_event_type(event: &str) -> &'static str {
+    match event {
+        "booked" => "appointment.booked",
+        "cancelled" => "appointment.cancelled",
+        "rescheduled" => "appointment.rescheduled",
+        "status_changed" => "appointment.status_changed",
+        // Not offered to webhooks (a note is the patient's business).
+        _ => "",
+    }
 }
 
 /// Expands the events written since the last call into their deliveries.
@@ -106,6 +148,17 @@ pub async fn expand(clinic: &Clinic) -> Result<usize> {
     let events = clinic.store.unexpanded_events(100).await?;
     let now = clinic.now();
     let n = events.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    let endpoints: Vec<(i64, Vec<String>)> = clinic
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .filter(|w| w.active)
+        .map(|w| (w.id, split_events(&w.events)))
+        .collect();
     for e in events {
         let deliveries = match clinic.store.recipients(e.appointment_id).await? {
             Some(r) => deliveries_of(
@@ -114,7 +167,8 @@ pub async fn expand(clinic: &Clinic) -> Result<usize> {
                 &e.appointment_id,
                 e.visit_start,
                 &r,
-                &clinic.settings().reminder_hours,
+                clinic.settings(),
+                &endpoints,
                 now,
             ),
             None => Vec::new(),
@@ -154,6 +208,53 @@ pub struct Outgoing {
     pub unsubscribe: Option<String>,
 }
 
+/// A call to one of the clinic's webhook endpoints.
+#[derive(Debug, Clone)]
+pub struct WebhookCall {
+    pub id: i64,
+    pub attempts: i64,
+    /// The `webhook-id`: the same on every try.
+    pub message_id: String,
+    pub endpoint_id: i64,
+    pub url: String,
+    /// The secrets to sign with: the current one, and during a rotation
+    /// the previous one too.
+    pub secrets: Vec<String>,
+    /// `appointment.booked`, ..., or `webhook.test`.
+    pub event_type: String,
+    /// When the event happened.
+    pub at: Timestamp,
+    /// The visit, in ids, times and status only (no names, no reasons).
+    pub visit: Option<WebhookVisit>,
+}
+
+/// What a webhook says of a visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookVisit {
+    pub appointment_id: i64,
+    pub doctor_id: i64,
+    pub patient_id: i64,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: crate::domain::appointment::Status,
+}
+
+/// A delivery to make now.
+#[derive(Debug, Clone)]
+pub enum Due {
+    Person(Box<Outgoing>),
+    Webhook(WebhookCall),
+}
+
+impl Due {
+    fn claim(&self) -> (i64, i64, Channel) {
+        match self {
+            Due::Person(o) => (o.id, o.attempts, o.channel),
+            Due::Webhook(w) => (w.id, w.attempts, Channel::Webhook),
+        }
+    }
+}
+
 /// Claims the due deliveries for the worker `owner` and decides each: what
 /// is no longer wanted is dropped (recorded), what has no configured
 /// channel is kept as `not_configured`, the rest is handed back to send.
@@ -162,9 +263,9 @@ pub async fn due(
     owner: &str,
     configured: &[Channel],
     limit: i64,
-) -> Result<Vec<Outgoing>> {
+) -> Result<Vec<Due>> {
     let now = clinic.now();
-    let lease_until = now.as_second() + 120;
+    let lease_until = now.as_second() + clinic.settings().delivery_lease_seconds;
     let rows = clinic
         .store
         .claim_deliveries(owner, now.as_second(), lease_until, limit)
@@ -194,12 +295,15 @@ async fn decide(
     row: &DeliveryRow,
     configured: &[Channel],
     now: Timestamp,
-) -> Result<std::result::Result<Outgoing, Outcome>> {
+) -> Result<std::result::Result<Due, Outcome>> {
     let Some(channel) = Channel::parse(&row.channel) else {
         return Ok(Err(Outcome::Dead {
             error: format!("unknown channel {}", row.channel),
         }));
     };
+    if channel == Channel::Webhook {
+        return Ok(webhook_call(clinic, row, now).await?.map(Due::Webhook));
+    }
     let Some(appointment_id) = row.appointment_id else {
         return Ok(Err(dropped("no visit")));
     };
@@ -261,7 +365,7 @@ async fn decide(
     } else {
         None
     };
-    Ok(Ok(Outgoing {
+    Ok(Ok(Due::Person(Box::new(Outgoing {
         unsubscribe,
         id: row.id,
         message_id: row.message_id.clone(),
@@ -280,16 +384,133 @@ async fn decide(
         created,
         appointment,
         attempts: row.attempts,
+    }))))
+}
+
+/// The call a webhook delivery makes, or why it is no longer made.
+async fn webhook_call(
+    clinic: &Clinic,
+    row: &DeliveryRow,
+    now: Timestamp,
+) -> Result<std::result::Result<WebhookCall, Outcome>> {
+    let Some(endpoint) = (match row.webhook_id {
+        Some(id) => clinic.store.webhook(id).await?,
+        None => None,
+    }) else {
+        return Ok(Err(dropped("the endpoint was deleted")));
+    };
+    if !endpoint.active {
+        return Ok(Err(dropped("the endpoint is disabled")));
+    }
+    let mut secrets = vec![endpoint.secret.clone()];
+    if let (Some(previous), Some(until)) = (&endpoint.previous_secret, endpoint.previous_until)
+        && until > now.as_second()
+    {
+        secrets.push(previous.clone());
+    }
+    let (event_type, at, visit) = if row.kind == "test" {
+        ("webhook.test".to_owned(), now, None)
+    } else {
+        let (Some(event_id), Some(appointment_id)) = (row.event_id, row.appointment_id) else {
+            return Ok(Err(dropped("no event")));
+        };
+        let (Some(e), Some(a)) = (
+            clinic.store.event(event_id).await?,
+            clinic.store.get_appointment(appointment_id).await?,
+        ) else {
+            return Ok(Err(dropped("the visit no longer exists")));
+        };
+        let status = match e.event.as_str() {
+            "cancelled" => Status::Cancelled,
+            "status_changed" => e
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                .and_then(|v| Status::parse(v.get("status")?.as_str()?))
+                .unwrap_or(a.status),
+            _ => Status::Booked,
+        };
+        let start = Timestamp::from_second(e.visit_start).unwrap_or(a.start_at);
+        let end = start
+            .checked_add(a.end_at.duration_since(a.start_at))
+            .unwrap_or(a.end_at);
+        (
+            webhook_event_type(&e.event).to_owned(),
+            Timestamp::from_second(e.created_at).unwrap_or(now),
+            Some(WebhookVisit {
+                appointment_id: a.id.get(),
+                doctor_id: a.doctor_id.get(),
+                patient_id: a.patient_id.get(),
+                start,
+                end,
+                status,
+            }),
+        )
+    };
+    Ok(Ok(WebhookCall {
+        id: row.id,
+        attempts: row.attempts,
+        message_id: row.message_id.clone(),
+        endpoint_id: endpoint.id,
+        url: endpoint.url,
+        secrets,
+        event_type,
+        at,
+        visit,
     }))
 }
 
+/// The event types of an endpoint's stored list.
+pub(crate) fn split_events(events: &str) -> Vec<String> {
+    events
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The message went out.
-pub async fn sent(clinic: &Clinic, owner: &str, o: &Outgoing) -> Result<()> {
+pub async fn sent(clinic: &Clinic, owner: &str, d: &Due) -> Result<()> {
+    let now = clinic.now().as_second();
+    let (id, _, _) = d.claim();
+    clinic
+        .store
+        .finish_delivery(id, owner, &Outcome::Sent, now)
+        .await?;
+    Ok(())
+}
+
+/// The webhook's receiver answered 410 Gone: the endpoint is disabled, this
+/// delivery is dead and what else waits for the endpoint is dropped.
+pub async fn gone(clinic: &Clinic, owner: &str, call: &WebhookCall, error: &str) -> Result<()> {
     let now = clinic.now().as_second();
     clinic
         .store
-        .finish_delivery(o.id, owner, &Outcome::Sent, now)
+        .finish_delivery(
+            call.id,
+            owner,
+            &Outcome::Dead {
+                error: error.to_owned(),
+            },
+            now,
+        )
         .await?;
+    clinic
+        .store
+        .disable_webhook(
+            call.endpoint_id,
+            &format!(
+                "the receiver answered 410 Gone ({})",
+                Timestamp::from_second(now).unwrap_or_default()
+            ),
+            now,
+        )
+        .await?;
+    tracing::warn!(
+        webhook_id = call.endpoint_id,
+        "webhook endpoint disabled: its receiver answered 410 Gone"
+    );
     Ok(())
 }
 
@@ -299,13 +520,14 @@ pub async fn sent(clinic: &Clinic, owner: &str, o: &Outgoing) -> Result<()> {
 pub async fn failed(
     clinic: &Clinic,
     owner: &str,
-    o: &Outgoing,
+    d: &Due,
     error: &str,
     permanent: bool,
     jitter: f64,
 ) -> Result<()> {
     let now = clinic.now().as_second();
-    let failures = u32::try_from(o.attempts + 1).unwrap_or(u32::MAX);
+    let (id, attempts, channel) = d.claim();
+    let failures = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
     let outcome = match Backoff::default().after(failures, jitter) {
         Some(wait) if !permanent => Outcome::Retry {
             due_at: now + wait.as_secs(),
@@ -316,14 +538,14 @@ pub async fn failed(
         },
     };
     tracing::warn!(
-        delivery = o.id,
-        channel = o.channel.as_str(),
+        delivery = id,
+        channel = channel.as_str(),
         error,
         "delivery failed"
     );
     clinic
         .store
-        .finish_delivery(o.id, owner, &outcome, now)
+        .finish_delivery(id, owner, &outcome, now)
         .await?;
     Ok(())
 }

@@ -18,3 +18,4 @@ mod pages;
 mod throttle;
 mod validation;
 mod visits;
+mod webhooks;

@@ -54,9 +54,10 @@ async fn a_booking_is_told_and_reminded(backend: Backend) {
     let app = spawn_app(backend).await;
     let b = booked_visit(&app).await;
     // Notices: the patient by SMS (no email given), the doctor by email;
-    // reminders 24 h and 1 h before, by SMS.
+    // reminders 24 h and 1 h before, and when the room opens (10 minutes
+    // before), by SMS.
     let rows = wait_for(&app, b.id, |r| {
-        r.len() == 4 && of(r, "notice", "pending").is_empty()
+        r.len() == 5 && of(r, "notice", "pending").is_empty()
     })
     .await;
     let notices = of(&rows, "notice", "not_configured");
@@ -67,7 +68,8 @@ async fn a_booking_is_told_and_reminded(backend: Backend) {
     let mut due: Vec<jiff::Timestamp> = reminders.iter().map(|r| r.due_at).collect();
     due.sort();
     let hours = |h| b.start - jiff::SignedDuration::from_hours(h);
-    assert_eq!(due, vec![hours(24), hours(1)], "{rows:?}");
+    let room_opens = b.start - jiff::SignedDuration::from_mins(10);
+    assert_eq!(due, vec![hours(24), hours(1), room_opens], "{rows:?}");
 
     // The 24-hour reminder's time comes: with no SMS sender it is kept,
     // marked as not configured, not lost and not sent.
@@ -79,15 +81,15 @@ async fn a_booking_is_told_and_reminded(backend: Backend) {
     .await;
     assert_eq!(
         of(&rows, "reminder", "pending").len(),
-        1,
-        "the 1-hour one waits: {rows:?}"
+        2,
+        "the 1-hour one and the room's wait: {rows:?}"
     );
 }
 
 async fn cancelling_drops_the_reminders_in_the_same_transaction(backend: Backend) {
     let app = spawn_app(backend).await;
     let b = booked_visit(&app).await;
-    wait_for(&app, b.id, |r| of(r, "reminder", "pending").len() == 2).await;
+    wait_for(&app, b.id, |r| of(r, "reminder", "pending").len() == 3).await;
     let r = app
         .post(
             &format!("/api/v1/appointments/{}/cancel", b.id),
@@ -99,7 +101,7 @@ async fn cancelling_drops_the_reminders_in_the_same_transaction(backend: Backend
     // At once, with no worker round in between.
     let rows = deliveries(&app, b.id).await;
     let dropped = of(&rows, "reminder", "dropped");
-    assert_eq!(dropped.len(), 2, "{rows:?}");
+    assert_eq!(dropped.len(), 3, "{rows:?}");
     assert!(
         dropped
             .iter()
@@ -115,7 +117,7 @@ async fn cancelling_drops_the_reminders_in_the_same_transaction(backend: Backend
 async fn a_move_moves_the_reminders(backend: Backend) {
     let app = spawn_app(backend).await;
     let b = booked_visit(&app).await;
-    wait_for(&app, b.id, |r| of(r, "reminder", "pending").len() == 2).await;
+    wait_for(&app, b.id, |r| of(r, "reminder", "pending").len() == 3).await;
     let next_day = b.start + jiff::SignedDuration::from_hours(24);
     let slots: Vec<String> = app
         .later_slots(b.doctor.id)
@@ -135,10 +137,10 @@ async fn a_move_moves_the_reminders(backend: Backend) {
     let rows = deliveries(&app, b.id).await;
     assert_eq!(
         of(&rows, "reminder", "dropped").len(),
-        2,
+        3,
         "old ones dropped at once: {rows:?}"
     );
-    let rows = wait_for(&app, b.id, |r| of(r, "reminder", "pending").len() == 2).await;
+    let rows = wait_for(&app, b.id, |r| of(r, "reminder", "pending").len() == 3).await;
     let mut due: Vec<jiff::Timestamp> = of(&rows, "reminder", "pending")
         .iter()
         .map(|r| r.due_at)
@@ -148,7 +150,8 @@ async fn a_move_moves_the_reminders(backend: Backend) {
         due,
         vec![
             new_start - jiff::SignedDuration::from_hours(24),
-            new_start - jiff::SignedDuration::from_hours(1)
+            new_start - jiff::SignedDuration::from_hours(1),
+            new_start - jiff::SignedDuration::from_mins(10),
         ]
     );
 }

@@ -9,6 +9,7 @@ pub mod schema;
 pub mod sessions;
 pub mod signal;
 pub mod visits;
+pub mod webhooks;
 
 use super::AppState;
 pub use super::cursor::{bad_cursor, decode_cursor, encode_cursor};
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(visits::router())
         .merge(signal::router())
         .merge(audit::router())
+        .merge(webhooks::router())
 }
 
 /// One page of a list. Pass `next_cursor` back as `cursor` for the next page;
