@@ -133,6 +133,13 @@ async fn signed_thin_webhooks_reach_the_clinics_system(backend: Backend) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
+    let visit = app
+        .get(
+            &format!("/api/v1/appointments/{}", v.id),
+            Some(&v.admin.token),
+        )
+        .await
+        .body;
     let calls = rx.wait_for("/hook", 2).await;
     let types: Vec<Value> = calls.iter().map(|c| body(c)["type"].clone()).collect();
     assert_eq!(
@@ -169,7 +176,9 @@ async fn signed_thin_webhooks_reach_the_clinics_system(backend: Backend) {
             ]
         );
         assert_eq!(b["data"]["appointment_id"], v.id);
-        assert_eq!(b["data"]["patient_id"].as_i64().is_some(), true);
+        assert_eq!(b["data"]["patient_id"], visit["patient_id"]);
+        assert_eq!(b["data"]["doctor_id"], visit["doctor_id"]);
+        assert_eq!(b["data"]["end"], visit["end"]);
         assert_eq!(b["data"]["start"], v.start.to_string());
         let raw = c["body"].as_str().unwrap();
         assert!(!raw.contains("Xyzzy") && !raw.contains("Doc"), "{raw}");
