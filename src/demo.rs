@@ -173,6 +173,8 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
         doctor_emails.push(email);
     }
     load_history(store, admin, &patient_hash, &history, now).await?;
+    // The demo's made-up history tells nobody: its addresses are not real.
+    store.settle_events_unsent(now).await?;
     Ok(Some(DemoLogins {
         admin_email: ADMIN_EMAIL,
         admin_password: ADMIN_PASSWORD,

@@ -333,6 +333,21 @@ impl Store {
 }
 
 impl Store {
+    /// Marks every event not yet expanded as expanded with no deliveries
+    /// (the demo clinic's made-up history, whose addresses are not real);
+    /// how many.
+    pub async fn settle_events_unsent(&self, now: i64) -> Result<u64> {
+        on_write!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE notification_event SET expanded_at = $1 WHERE expanded_at IS NULL",
+            )
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
     /// One event (for rendering its deliveries).
     pub async fn event(&self, id: i64) -> Result<Option<EventRow>> {
         on_read!(self, pool => {

@@ -214,6 +214,53 @@ async fn out_of_range_settings_stop_start_up() {
     assert!(!db.exists(), "no database is opened with a bad setting");
 }
 
+/// Every setting can come from a file named by `MEDIMEET_<NAME>_FILE`
+/// (secrets never need to sit in the environment); the file's value is
+/// checked like any other and a secret in it is never printed.
+#[tokio::test]
+async fn settings_come_from_files_and_secrets_are_never_printed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("f.db").display());
+    let base = ["--listen", "127.0.0.1:0", "--database-url", url.as_str()];
+    let header = dir.path().join("sms-auth");
+    std::fs::write(&header, "no colon here s3cret-xyz\n").expect("write");
+    let body = dir.path().join("sms-body");
+    std::fs::write(&body, "{\"text\":\"{text}\"}\n").expect("write");
+    let header_path = header.display().to_string();
+    let body_path = body.display().to_string();
+
+    // A malformed header from a file: refused, naming the flag, not the value.
+    let (code, out) = serve_exits(
+        &base,
+        &[
+            ("MEDIMEET_SMS_URL", "https://sms.example.test/send"),
+            ("MEDIMEET_SMS_BODY", "{\"to\":\"{to}\",\"text\":\"{text}\"}"),
+            ("MEDIMEET_SMS_AUTH_HEADER_FILE", header_path.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("--sms-auth-header"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+
+    // A template from a file is checked like one from the command line.
+    let (code, out) = serve_exits(
+        &base,
+        &[
+            ("MEDIMEET_SMS_URL", "https://sms.example.test/send"),
+            ("MEDIMEET_SMS_BODY_FILE", body_path.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("must contain {to} and {text}"), "{out}");
+
+    // A file that is not there stops start-up, naming the variable.
+    let (code, out) = serve_exits(&base, &[("MEDIMEET_SMTP_URL_FILE", "/nonexistent/smtp")]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("MEDIMEET_SMTP_URL_FILE"), "{out}");
+}
+
 /// The database URL's password shows nowhere: not in the error of a URL
 /// that cannot be opened, nor in `--help` (which shows the environment).
 #[tokio::test]

@@ -382,14 +382,14 @@ async fn emailed_visit(app: &TestApp, email: &str) -> EmailedVisit {
 
 /// A real SMTP server for the tests: Python's aiosmtpd storing what it
 /// receives in a Maildir. Stopped (and its files removed) on drop.
-struct SmtpSink {
-    port: u16,
-    dir: tempfile::TempDir,
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
+    pub(crate) dir: tempfile::TempDir,
     child: tokio::process::Child,
 }
 
 impl SmtpSink {
-    async fn start() -> SmtpSink {
+    pub(crate) async fn start() -> SmtpSink {
         Self::start_on(free_port(), tempfile::tempdir().unwrap()).await
     }
 
