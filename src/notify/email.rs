@@ -154,6 +154,7 @@ pub struct Wording {
 
 /// The words of a notification, times in the recipient's zone.
 pub fn wording(o: &Outgoing, public_url: &str) -> Wording {
+    use crate::domain::caller::Role;
     let a = &o.appointment;
     let patient = o.to_role == crate::domain::caller::Role::Patient;
     let doctor = format!("Dr. {}", a.doctor_name());
@@ -205,7 +206,15 @@ pub fn wording(o: &Outgoing, public_url: &str) -> Wording {
             } else {
                 a.patient_name()
             };
-            let mut l = vec![format!("The video visit with {with} on {at} is cancelled.")];
+            let by = match (o.by, patient) {
+                (Some(Role::Patient), true) | (Some(Role::Doctor), false) => "by you".to_owned(),
+                (Some(Role::Patient), false) => format!("by {}", a.patient_name()),
+                (Some(Role::Doctor), true) => format!("by {doctor}"),
+                _ => "by the clinic".to_owned(),
+            };
+            let mut l = vec![format!(
+                "The video visit with {with} on {at} was cancelled {by}."
+            )];
             if let Some(r) = &reason {
                 l.push(format!("Reason: {r}"));
             }
@@ -331,6 +340,7 @@ mod tests {
             channel: Channel::Email,
             what: what.into(),
             detail: detail.map(str::to_owned),
+            by: Some(Role::Doctor),
             appointment: Appointment {
                 id: AppointmentId::new(42),
                 doctor_id: DoctorId::new(1),
@@ -409,6 +419,24 @@ mod tests {
                 .as_deref()
                 .is_some_and(|i| i.contains("METHOD:CANCEL"))
         );
+    }
+
+    #[test]
+    fn a_cancellation_says_who_cancelled() {
+        let says = |to, by| {
+            let mut o = outgoing("cancelled", to, Some(r#"{"reason":"ill"}"#), None);
+            o.by = by;
+            render(&o, "https://c.test", "v@c.test").text
+        };
+        let t = says(Role::Patient, Some(Role::Doctor));
+        assert!(t.contains("was cancelled by Dr. Ada Lovelace."), "{t}");
+        assert!(t.contains("Reason: ill"), "{t}");
+        let t = says(Role::Patient, Some(Role::Patient));
+        assert!(t.contains("was cancelled by you."), "{t}");
+        let t = says(Role::Doctor, Some(Role::Patient));
+        assert!(t.contains("was cancelled by Ann <b> O'Hara."), "{t}");
+        let t = says(Role::Doctor, Some(Role::Admin));
+        assert!(t.contains("was cancelled by the clinic."), "{t}");
     }
 
     #[test]

@@ -191,6 +191,9 @@ pub struct Outgoing {
     pub what: String,
     /// The event's detail (the cancellation reason, who cancelled).
     pub detail: Option<String>,
+    /// Who made the change: the visit's patient, its doctor, or the clinic
+    /// (an admin, or the system); `None` for reminders.
+    pub by: Option<Role>,
     pub appointment: Appointment,
     pub to_role: Role,
     /// An email address or a phone number.
@@ -308,7 +311,7 @@ async fn decide(
         return Ok(Err(dropped("no visit")));
     };
     let appointment = clinic.store.get_appointment(appointment_id).await?;
-    let (what, detail, sequence, created) = if row.kind == "reminder" {
+    let (what, detail, sequence, created, actor) = if row.kind == "reminder" {
         let scheduled = row
             .visit_start
             .and_then(|s| Timestamp::from_second(s).ok())
@@ -317,14 +320,14 @@ async fn decide(
         if let ReminderFate::Drop(why) = notify::reminder_fate(scheduled, visit, now) {
             return Ok(Err(dropped(why)));
         }
-        ("reminder".to_owned(), None, 0, now)
+        ("reminder".to_owned(), None, 0, now, None)
     } else {
         match row.event_id {
             Some(id) => match clinic.store.event(id).await? {
                 Some(e) => {
                     let seq = clinic.store.event_sequence(e.appointment_id, e.id).await?;
                     let at = Timestamp::from_second(e.created_at).unwrap_or(now);
-                    (e.event, e.detail, seq, at)
+                    (e.event, e.detail, seq, at, e.actor_account_id)
                 }
                 None => return Ok(Err(dropped("no event"))),
             },
@@ -337,6 +340,11 @@ async fn decide(
         return Ok(Err(dropped("the visit no longer exists")));
     };
     let for_patient = row.account_id == Some(r.patient_account);
+    let by = (row.kind != "reminder").then(|| match actor {
+        Some(a) if a == r.patient_account => Role::Patient,
+        Some(a) if a == r.doctor_account => Role::Doctor,
+        _ => Role::Admin,
+    });
     // The patient's choices as they are now, not as they were at booking.
     if for_patient {
         let off = match channel {
@@ -372,6 +380,7 @@ async fn decide(
         channel,
         what,
         detail,
+        by,
         to_role: if for_patient {
             Role::Patient
         } else {
@@ -537,10 +546,13 @@ pub async fn failed(
             error: error.to_owned(),
         },
     };
+    // Not the error itself: a receiver's answer may name the recipient.
+    // Admins read it in the queue (`last_error`).
     tracing::warn!(
         delivery = id,
         channel = channel.as_str(),
-        error,
+        failures,
+        retry = matches!(outcome, Outcome::Retry { .. }),
         "delivery failed"
     );
     clinic

@@ -4,7 +4,7 @@
 //! here, so nothing is sent: deliveries are kept as `not_configured`.
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, booked_visit, spawn_app};
+use crate::helpers::{Backend, TestApp, booked_visit, spawn_app, spawn_app_with};
 use medimeet::domain::ids::AppointmentId;
 use medimeet::store::{DeliveryState, Store};
 use serde_json::json;
@@ -302,7 +302,87 @@ async fn a_patient_turns_email_off_with_one_click_and_on_again(backend: Backend)
     assert_eq!(r.body["notify_email"], true);
 }
 
+/// A mail server that refuses a recipient for good (550): the delivery is
+/// dead at once, with the server's words for the admin. One that refuses for
+/// now (451): tried again with backoff, 20 tries in all, then dead. Neither
+/// stops the doctor's email.
+async fn refusals_for_good_die_at_once_and_for_now_after_twenty_tries(backend: Backend) {
+    let sink = SmtpSink::start_refusing().await;
+    let app = spawn_app_with(backend, smtp_settings(sink.port)).await;
+    let rejected = emailed_visit(&app, "reject@example.test").await;
+    let busy = emailed_visit(&app, "busy@example.test").await;
+    let email_to_patient =
+        |rows: &[Row], patient_account: Option<medimeet::domain::ids::AccountId>| {
+            rows.iter()
+                .find(|d| {
+                    d.kind == "notice" && d.channel == "email" && d.account_id == patient_account
+                })
+                .cloned()
+        };
+    let patient_of = |rows: &[Row]| {
+        rows.iter()
+            .find(|d| d.channel == "sms")
+            .and_then(|d| d.account_id)
+    };
+    let rows = wait_for(&app, rejected.id, |r| {
+        email_to_patient(r, patient_of(r)).is_some_and(|d| d.state == "dead")
+    })
+    .await;
+    let dead = email_to_patient(&rows, patient_of(&rows)).unwrap();
+    assert!(
+        dead.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("550")),
+        "{dead:?}"
+    );
+    // The doctor's copy went through: two doctors' messages arrived.
+    sink.wait_for(2).await;
+
+    // The busy mailbox: each round of the clock is one more try, until the
+    // twentieth, which kills it.
+    let mut tries = 0;
+    for _ in 0..40 {
+        let rows = deliveries(&app, busy.id).await;
+        let d = email_to_patient(&rows, patient_of(&rows)).unwrap();
+        if d.state == "dead" {
+            assert!(
+                d.last_error.as_deref().is_some_and(|e| e.contains("451")),
+                "{d:?}"
+            );
+            break;
+        }
+        assert_eq!(d.state, "pending", "{d:?}");
+        tries += 1;
+        app.clock.advance(3 * 3600);
+        let before = d.due_at;
+        for _ in 0..50 {
+            let rows = deliveries(&app, busy.id).await;
+            let d = email_to_patient(&rows, patient_of(&rows)).unwrap();
+            if d.due_at != before || d.state != "pending" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!((19..=21).contains(&tries), "gave up after {tries} rounds");
+    let ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| m["to"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        ids.iter()
+            .all(|to| !to.contains("busy") && !to.contains("reject")),
+        "{ids:?}"
+    );
+    let r = app
+        .get("/api/v1/notifications", Some(&busy.doctor.token))
+        .await;
+    r.assert_problem(403, "forbidden");
+}
+
 both_backends!(
+    refusals_for_good_die_at_once_and_for_now_after_twenty_tries,
     a_patient_turns_email_off_with_one_click_and_on_again,
     a_mail_server_that_is_down_gets_every_message_once_it_is_back,
     a_booking_is_told_and_reminded,
@@ -394,6 +474,21 @@ impl SmtpSink {
     }
 
     async fn start_on(port: u16, dir: tempfile::TempDir) -> SmtpSink {
+        Self::start_with(port, dir, "aiosmtpd.handlers.Mailbox").await
+    }
+
+    /// A sink that refuses `reject...@` recipients for good (550) and
+    /// `busy...@` ones for now (451): tests/notify/refusing_smtp.py.
+    async fn start_refusing() -> SmtpSink {
+        Self::start_with(
+            free_port(),
+            tempfile::tempdir().unwrap(),
+            "refusing_smtp.RefusingMailbox",
+        )
+        .await
+    }
+
+    async fn start_with(port: u16, dir: tempfile::TempDir, handler: &str) -> SmtpSink {
         let child = tokio::process::Command::new("python3")
             .args([
                 "-m",
@@ -402,8 +497,12 @@ impl SmtpSink {
                 "-l",
                 &format!("127.0.0.1:{port}"),
                 "-c",
-                "aiosmtpd.handlers.Mailbox",
+                handler,
             ])
+            .env(
+                "PYTHONPATH",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/notify"),
+            )
             .arg(dir.path().join("mail"))
             .kill_on_drop(true)
             .spawn()
