@@ -22,10 +22,11 @@ pub enum Flash {
     DoctorSaved,
     DoctorDeactivated,
     DoctorActivated,
+    NotifySaved,
 }
 
 impl Flash {
-    const ALL: [Flash; 16] = [
+    const ALL: [Flash; 17] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -42,6 +43,7 @@ impl Flash {
         Flash::DoctorSaved,
         Flash::DoctorDeactivated,
         Flash::DoctorActivated,
+        Flash::NotifySaved,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -62,6 +64,7 @@ impl Flash {
             Flash::DoctorSaved => "doctor_saved",
             Flash::DoctorDeactivated => "doctor_deactivated",
             Flash::DoctorActivated => "doctor_activated",
+            Flash::NotifySaved => "notify_saved",
         }
     }
 
@@ -95,6 +98,7 @@ impl Flash {
                 "The doctor is deactivated: hidden from patients and unable to log in."
             }
             Flash::DoctorActivated => "The doctor is active again.",
+            Flash::NotifySaved => "Your notification choices are saved.",
         }
     }
 }

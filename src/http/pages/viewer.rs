@@ -128,6 +128,7 @@ impl Viewer {
                 Some(Role::Patient) => &[
                     ("/doctors", "Find a doctor", "doctors"),
                     ("/appointments", "My appointments", "appointments"),
+                    ("/profile", "Profile", "profile"),
                 ],
                 Some(Role::Doctor) => &[
                     ("/doctor/week", "My week", "week"),
