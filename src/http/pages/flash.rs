@@ -23,10 +23,14 @@ pub enum Flash {
     DoctorDeactivated,
     DoctorActivated,
     NotifySaved,
+    WebhookTestQueued,
+    WebhookOn,
+    WebhookOff,
+    WebhookDeleted,
 }
 
 impl Flash {
-    const ALL: [Flash; 17] = [
+    const ALL: [Flash; 21] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -44,6 +48,10 @@ impl Flash {
         Flash::DoctorDeactivated,
         Flash::DoctorActivated,
         Flash::NotifySaved,
+        Flash::WebhookTestQueued,
+        Flash::WebhookOn,
+        Flash::WebhookOff,
+        Flash::WebhookDeleted,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -65,6 +73,10 @@ impl Flash {
             Flash::DoctorDeactivated => "doctor_deactivated",
             Flash::DoctorActivated => "doctor_activated",
             Flash::NotifySaved => "notify_saved",
+            Flash::WebhookTestQueued => "webhook_test_queued",
+            Flash::WebhookOn => "webhook_on",
+            Flash::WebhookOff => "webhook_off",
+            Flash::WebhookDeleted => "webhook_deleted",
         }
     }
 
@@ -99,6 +111,14 @@ impl Flash {
             }
             Flash::DoctorActivated => "The doctor is active again.",
             Flash::NotifySaved => "Your notification choices are saved.",
+            Flash::WebhookTestQueued => {
+                "A test event is queued. Its delivery appears under the endpoint once the worker has tried it."
+            }
+            Flash::WebhookOn => "The endpoint is on again and receives new events.",
+            Flash::WebhookOff => {
+                "The endpoint is turned off: it receives no events until you turn it on."
+            }
+            Flash::WebhookDeleted => "The endpoint and its delivery log are deleted.",
         }
     }
 }

@@ -138,6 +138,7 @@ impl Viewer {
                     ("/admin", "Dashboard", "dashboard"),
                     ("/admin/doctors", "Doctors", "admin-doctors"),
                     ("/admin/appointments", "Appointments", "admin-appointments"),
+                    ("/admin/webhooks", "Webhooks", "admin-webhooks"),
                 ],
             };
         Layout {
