@@ -15,6 +15,7 @@ mod durability;
 mod notifications;
 mod openapi;
 mod pages;
+mod pages_notify;
 mod throttle;
 mod validation;
 mod visits;

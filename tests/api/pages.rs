@@ -16,26 +16,26 @@ use reqwest::header::{
 use serde_json::json;
 
 /// A browser-like session: the session cookie and its CSRF token.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn header(&self, name: reqwest::header::HeaderName) -> &str {
+    pub(crate) fn header(&self, name: reqwest::header::HeaderName) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
 
-    fn set_cookies(&self) -> Vec<String> {
+    pub(crate) fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all(SET_COOKIE)
             .iter()
@@ -43,7 +43,7 @@ impl Page {
             .collect()
     }
 
-    fn cookie_value(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie_value(&self, name: &str) -> Option<String> {
         self.set_cookies().iter().find_map(|c| {
             c.split(';')
                 .next()
@@ -54,7 +54,7 @@ impl Page {
     }
 }
 
-async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
     let mut req = client().get(app.url(path));
     if let Some(c) = cookie {
         req = req.header(COOKIE, c);
@@ -70,7 +70,7 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
     }
 }
 
-async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, form: &str) -> Page {
+pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, form: &str) -> Page {
     let mut req = client()
         .post(app.url(path))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -90,7 +90,7 @@ async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, form: &str) 
 }
 
 /// Logs in through the API and returns the session as a browser holds it.
-async fn browser_session(app: &TestApp, creds: serde_json::Value) -> Browser {
+pub(crate) async fn browser_session(app: &TestApp, creds: serde_json::Value) -> Browser {
     let r = app.post("/api/v1/sessions", None, creds).await;
     assert_eq!(r.status, 201, "login: {}", r.body);
     Browser {
@@ -103,7 +103,7 @@ async fn browser_session(app: &TestApp, creds: serde_json::Value) -> Browser {
 }
 
 /// A patient registered through the API, signed in as a browser.
-async fn patient_browser(app: &TestApp) -> (User, Browser) {
+pub(crate) async fn patient_browser(app: &TestApp) -> (User, Browser) {
     let phone = next_phone();
     let r = app
         .post(

@@ -22,10 +22,15 @@ pub enum Flash {
     DoctorSaved,
     DoctorDeactivated,
     DoctorActivated,
+    NotifySaved,
+    WebhookTestQueued,
+    WebhookOn,
+    WebhookOff,
+    WebhookDeleted,
 }
 
 impl Flash {
-    const ALL: [Flash; 16] = [
+    const ALL: [Flash; 21] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -42,6 +47,11 @@ impl Flash {
         Flash::DoctorSaved,
         Flash::DoctorDeactivated,
         Flash::DoctorActivated,
+        Flash::NotifySaved,
+        Flash::WebhookTestQueued,
+        Flash::WebhookOn,
+        Flash::WebhookOff,
+        Flash::WebhookDeleted,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -62,6 +72,11 @@ impl Flash {
             Flash::DoctorSaved => "doctor_saved",
             Flash::DoctorDeactivated => "doctor_deactivated",
             Flash::DoctorActivated => "doctor_activated",
+            Flash::NotifySaved => "notify_saved",
+            Flash::WebhookTestQueued => "webhook_test_queued",
+            Flash::WebhookOn => "webhook_on",
+            Flash::WebhookOff => "webhook_off",
+            Flash::WebhookDeleted => "webhook_deleted",
         }
     }
 
@@ -95,6 +110,15 @@ impl Flash {
                 "The doctor is deactivated: hidden from patients and unable to log in."
             }
             Flash::DoctorActivated => "The doctor is active again.",
+            Flash::NotifySaved => "Your notification choices are saved.",
+            Flash::WebhookTestQueued => {
+                "A test event is queued. Its delivery appears under the endpoint once the worker has tried it."
+            }
+            Flash::WebhookOn => "The endpoint is on again and receives new events.",
+            Flash::WebhookOff => {
+                "The endpoint is turned off: it receives no events until you turn it on."
+            }
+            Flash::WebhookDeleted => "The endpoint and its delivery log are deleted.",
         }
     }
 }

@@ -28,7 +28,8 @@
 //! a form, checking its token), [`errors`] (the use cases' error as a page
 //! status, an error page or form messages), [`render`], [`redirect`] and
 //! [`flash`] (the one-shot message after a redirect). The video visit's room
-//! page is [`room`]; its script is `static/visit.js`.
+//! page is [`room`]; its script is `static/visit.js`. The patient's profile
+//! (their details and notification choices) is [`profile`].
 
 pub mod admin;
 pub mod assets;
@@ -40,6 +41,7 @@ pub mod fmt;
 pub mod forms;
 pub mod layout;
 pub mod patient;
+pub mod profile;
 pub mod public;
 pub mod redirect;
 pub mod render;
@@ -73,6 +75,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(public::router())
         .merge(patient::router())
+        .merge(profile::router())
         .merge(visits::router())
         .merge(room::router())
         .merge(unsubscribe::router())

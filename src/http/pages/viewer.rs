@@ -128,6 +128,7 @@ impl Viewer {
                 Some(Role::Patient) => &[
                     ("/doctors", "Find a doctor", "doctors"),
                     ("/appointments", "My appointments", "appointments"),
+                    ("/profile", "Profile", "profile"),
                 ],
                 Some(Role::Doctor) => &[
                     ("/doctor/week", "My week", "week"),
@@ -137,6 +138,7 @@ impl Viewer {
                     ("/admin", "Dashboard", "dashboard"),
                     ("/admin/doctors", "Doctors", "admin-doctors"),
                     ("/admin/appointments", "Appointments", "admin-appointments"),
+                    ("/admin/webhooks", "Webhooks", "admin-webhooks"),
                 ],
             };
         Layout {

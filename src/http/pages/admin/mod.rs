@@ -1,10 +1,12 @@
 //! The admin's pages: the clinic dashboard (`dashboard.rs`), doctors (list,
 //! add, edit, deactivate, their hours; `doctors.rs`), and every appointment
-//! with filters (`appointments.rs`).
+//! with filters (`appointments.rs`), and the webhook endpoints with the
+//! notification queue (`webhooks.rs`).
 
 mod appointments;
 mod dashboard;
 mod doctors;
+mod webhooks;
 
 use crate::domain::caller::Role;
 use crate::http::AppState;
@@ -37,6 +39,17 @@ pub fn router() -> Router<AppState> {
             post(doctors::remove_time_off),
         )
         .route("/admin/appointments", get(appointments::appointments))
+        .route(
+            "/admin/webhooks",
+            get(webhooks::webhooks_page).post(webhooks::create),
+        )
+        .route(
+            "/admin/webhooks/{id}/rotate",
+            get(webhooks::back_to_page).post(webhooks::rotate),
+        )
+        .route("/admin/webhooks/{id}/test", post(webhooks::send_test))
+        .route("/admin/webhooks/{id}/active", post(webhooks::set_active))
+        .route("/admin/webhooks/{id}/delete", post(webhooks::delete))
 }
 
 /// The admin who posted `form`; anyone else gets the 404 page.
