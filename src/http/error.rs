@@ -167,6 +167,7 @@ impl From<UseCaseError> for ApiError {
                     Refusal::NotAFreeSlot => "not_a_free_slot",
                     Refusal::DoctorInactive => "doctor_inactive",
                     Refusal::IdempotencyKeyReused => "idempotency_key_reused",
+                    Refusal::TooManyHolds => "too_many_holds",
                 },
             ),
             UseCaseError::Busy => (S::SERVICE_UNAVAILABLE, "busy"),

@@ -6,6 +6,7 @@ pub mod api;
 pub mod cursor;
 pub mod error;
 pub mod extract;
+pub mod fhir;
 mod openapi;
 pub mod pages;
 #[cfg(feature = "test-clock")]
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(pages::router(&state))
+        .nest("/fhir", fhir::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

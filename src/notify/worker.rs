@@ -61,6 +61,8 @@ pub async fn tick(
     owner: &str,
     channels: &Channels,
 ) -> crate::usecases::Result<usize> {
+    // Holds that ran out free their slots here (decision 0015).
+    crate::usecases::appointments::release_expired_holds(clinic).await?;
     let expanded = notifications::expand(clinic).await?;
     let due = notifications::due(clinic, owner, channels.configured(), 50).await?;
     let handled = due.len();

@@ -361,6 +361,19 @@ impl Store {
         })
     }
 
+    /// How many events the visit has had: its version (decision 0015).
+    pub async fn event_count(&self, appointment_id: AppointmentId) -> Result<i64> {
+        on_read!(self, pool => {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM notification_event WHERE appointment_id = $1",
+            )
+            .bind(appointment_id)
+            .fetch_one(pool)
+            .await?;
+            Ok(n)
+        })
+    }
+
     /// How many of the visit's events came before this one: the `SEQUENCE`
     /// of its calendar entry.
     pub async fn event_sequence(

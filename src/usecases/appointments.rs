@@ -95,6 +95,7 @@ pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<App
         .idempotency_key
         .as_deref()
         .map(|k| (account, k, fingerprint.as_str()));
+    let mut held = false;
     let (slot, local_date) = match slot_at(
         clinic,
         req.doctor_id,
@@ -105,15 +106,23 @@ pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<App
     .await
     {
         Ok(found) => found,
-        // A retry of a booking that went through finds its own slot taken:
-        // answer it from the key before calling it a conflict.
-        Err(Error::Conflict(Conflict::SlotTaken)) if idempotency.is_some() => {
+        Err(Error::Conflict(Conflict::SlotTaken)) => {
+            // A retry of a booking that went through finds its own slot
+            // taken: answer it from the key before calling it a conflict.
             if let Some((account, key, hash)) = idempotency
                 && let Some(outcome) = clinic.store.replay_booking(account, key, hash).await?
             {
                 return booked(outcome);
             }
-            return Err(Error::Conflict(Conflict::SlotTaken));
+            // The slot may be the caller's own hold ($hold), or a hold that
+            // ran out and awaits the worker's sweep (decision 0015).
+            match taken_by_a_hold(clinic, req.doctor_id, patient, req.start).await? {
+                Some(found) => {
+                    held = true;
+                    found
+                }
+                None => return Err(Error::Conflict(Conflict::SlotTaken)),
+            }
         }
         Err(e) => return Err(e),
     };
@@ -127,7 +136,171 @@ pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<App
         idempotency,
     };
     let now = clinic.now().as_second();
+    if held {
+        let row = clinic
+            .store
+            .book_held(&booking, caller.account(), now)
+            .await?;
+        tracing::info!(appointment_id = %row.id, doctor_id = %row.doctor_id, "booked a held slot");
+        return Ok(row);
+    }
     booked(clinic.store.book(&booking, caller.account(), now).await?)
+}
+
+/// The version of a visit the caller may see: how many changes it has had
+/// (every change writes one notification event, decision 0015), from 1.
+pub async fn version(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<i64> {
+    let a = clinic
+        .store
+        .get_appointment(id)
+        .await?
+        .ok_or(Error::NotFound(Thing::Appointment))?;
+    if !caller.may_see_appointment(a.doctor_id, a.patient_id) {
+        return Err(Error::NotFound(Thing::Appointment));
+    }
+    Ok(clinic.store.event_count(id).await?.max(1))
+}
+
+/// How long a `$hold` keeps a slot for its patient.
+pub const HOLD_MINUTES: i64 = 5;
+
+/// How many slots one patient may hold at once.
+const MAX_HOLDS: i64 = 3;
+
+/// A slot held for one patient for a few minutes (FHIR `$hold`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub id: i64,
+    pub doctor_id: DoctorId,
+    pub patient_id: PatientId,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub expires: Timestamp,
+    /// Booked or run out.
+    pub released: bool,
+}
+
+fn hold_of(row: crate::store::HoldRow) -> Result<Hold> {
+    let t = |s: i64| Timestamp::from_second(s).map_err(|e| Error::internal(&e));
+    Ok(Hold {
+        id: row.id,
+        doctor_id: row.doctor_id,
+        patient_id: row.patient_id,
+        start: t(row.start_at)?,
+        end: t(row.end_at)?,
+        expires: t(row.expires_at)?,
+        released: row.released_at.is_some(),
+    })
+}
+
+/// When the free slot at `start` is taken by a hold: the slot, if the hold
+/// is the patient's own, or if it ran out (then released now). `None`: a
+/// real booking (or another's live hold) has it.
+async fn taken_by_a_hold(
+    clinic: &Clinic,
+    doctor_id: DoctorId,
+    patient: PatientId,
+    start: Timestamp,
+) -> Result<Option<(Period, Date)>> {
+    let now = clinic.now().as_second();
+    if let Some(own) = clinic
+        .store
+        .held_slot(doctor_id, patient, start.as_second(), now)
+        .await?
+    {
+        let h = hold_of(own)?;
+        let period = Period::new(h.start, h.end).map_err(|e| Error::internal(&e))?;
+        return match slot_at(
+            clinic,
+            doctor_id,
+            start,
+            Some(period),
+            Error::NotFound(Thing::Doctor),
+        )
+        .await
+        {
+            Ok(found) => Ok(Some(found)),
+            Err(Error::Conflict(Conflict::SlotTaken)) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    if clinic.store.release_expired_holds(now).await? > 0 {
+        return match slot_at(
+            clinic,
+            doctor_id,
+            start,
+            None,
+            Error::NotFound(Thing::Doctor),
+        )
+        .await
+        {
+            Ok(found) => Ok(Some(found)),
+            Err(Error::Conflict(Conflict::SlotTaken)) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    Ok(None)
+}
+
+/// Holds one of the doctor's free slots for the calling patient for
+/// [`HOLD_MINUTES`]: nobody else can book it meanwhile; the patient's
+/// booking of it releases the hold. At most three holds at once.
+pub async fn hold(
+    clinic: &Clinic,
+    caller: &Caller,
+    doctor_id: DoctorId,
+    start: Timestamp,
+) -> Result<Hold> {
+    let Caller::Patient { patient, .. } = *caller else {
+        return Err(Error::Forbidden("Only patients hold slots."));
+    };
+    let now = clinic.now();
+    if clinic.store.live_holds(patient, now.as_second()).await? >= MAX_HOLDS {
+        return Err(Error::Refused(Refusal::TooManyHolds));
+    }
+    let (slot, _) = slot_at(
+        clinic,
+        doctor_id,
+        start,
+        None,
+        Error::NotFound(Thing::Doctor),
+    )
+    .await?;
+    let expires = now.as_second() + HOLD_MINUTES * 60;
+    let row = clinic
+        .store
+        .create_hold(
+            doctor_id,
+            patient,
+            (slot.start.as_second(), slot.end.as_second()),
+            expires,
+            caller.account(),
+            now.as_second(),
+        )
+        .await?;
+    hold_of(row)
+}
+
+/// Frees the slots of holds that ran out (the worker's round); how many.
+pub async fn release_expired_holds(clinic: &Clinic) -> Result<u64> {
+    Ok(clinic
+        .store
+        .release_expired_holds(clinic.now().as_second())
+        .await?)
+}
+
+/// A hold, for its patient and admins (others: not found).
+pub async fn read_hold(clinic: &Clinic, caller: &Caller, id: i64) -> Result<Hold> {
+    let row = clinic
+        .store
+        .hold(id)
+        .await?
+        .ok_or(Error::NotFound(Thing::Appointment))?;
+    let mine = caller.patient_id() == Some(row.patient_id);
+    if !mine && !caller.sees_everything() {
+        return Err(Error::NotFound(Thing::Appointment));
+    }
+    hold_of(row)
 }
 
 fn booked(outcome: BookOutcome) -> Result<Appointment> {

@@ -81,6 +81,8 @@ pub enum Refusal {
     DoctorInactive,
     /// The Idempotency-Key was used before for a different booking.
     IdempotencyKeyReused,
+    /// The patient already holds as many slots as one may at once.
+    TooManyHolds,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +158,7 @@ impl Error {
                 Refusal::NotAFreeSlot => "Not one of the doctor's slots",
                 Refusal::DoctorInactive => "Doctor unavailable",
                 Refusal::IdempotencyKeyReused => "Idempotency-Key reused",
+                Refusal::TooManyHolds => "Too many holds",
             },
             Error::Busy => "The clinic is very busy",
             Error::Internal => "Something went wrong",
@@ -212,6 +215,9 @@ impl Error {
                 Refusal::IdempotencyKeyReused => {
                     "This Idempotency-Key was already used for a different booking.".into()
                 }
+                Refusal::TooManyHolds => "You already hold three slots: book or let one \
+                    of them run out first."
+                    .into(),
             },
             Error::Busy => "Too many requests at once. Please try again in a moment.".into(),
             Error::Internal => "Something went wrong on our side. Please try again.".into(),

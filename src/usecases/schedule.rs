@@ -475,6 +475,48 @@ fn slots_in(
     schedule::free_slots(&sched.availability, &sched.taken, &window)
 }
 
+/// A visible doctor's slots starting in `[from, to)`, each with whether it is
+/// still free (`false`: booked or held). The same window rules as
+/// [`free_slots`]; for faces that show busy slots too (FHIR's Slot).
+pub async fn slots_with_status(
+    clinic: &Clinic,
+    caller: &Caller,
+    id: DoctorId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(Period, bool)>> {
+    if to <= from {
+        return Err(Error::invalid("end", "must be after the start"));
+    }
+    if to.duration_since(from) > MAX_SLOT_WINDOW {
+        return Err(Error::invalid(
+            "end",
+            "must be at most 62 days after the start",
+        ));
+    }
+    let sched = load_schedule(clinic, id, from, to).await?;
+    if !sched.active {
+        return if caller.may_manage_doctor(id) {
+            Ok(Vec::new())
+        } else {
+            Err(Error::NotFound(Thing::Doctor))
+        };
+    }
+    let free = slots_in(clinic, &sched, from, to);
+    let everything = DoctorSchedule {
+        active: true,
+        availability: sched.availability,
+        taken: Vec::new(),
+    };
+    Ok(slots_in(clinic, &everything, from, to)
+        .into_iter()
+        .map(|p| {
+            let is_free = free.binary_search_by_key(&p.start, |f| f.start).is_ok();
+            (p, is_free)
+        })
+        .collect())
+}
+
 /// A visible doctor's free slots starting in `[from, to)` (default: now and
 /// [`DEFAULT_SLOT_WINDOW`] later; at most [`MAX_SLOT_WINDOW`]). An inactive
 /// doctor has none.
