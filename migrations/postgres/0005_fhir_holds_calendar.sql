@@ -19,3 +19,7 @@ CREATE INDEX slot_hold_slot ON slot_hold (doctor_id, start_at) WHERE released_at
 -- The calendar feed's URL is derived from the account and this number;
 -- rotating the URL increments it.
 ALTER TABLE accounts ADD COLUMN calendar_generation BIGINT NOT NULL DEFAULT 0;
+
+-- A visit's version is its number of events (decision 0015): FHIR's
+-- versionId and ETag, the calendar's SEQUENCE. Counted per visit, often.
+CREATE INDEX notification_event_appointment ON notification_event (appointment_id, id);
