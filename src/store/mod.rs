@@ -26,6 +26,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod calendar;
 pub mod checks;
 mod commit;
 mod doctors;
@@ -41,6 +42,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use appointments::*;
+pub use calendar::*;
 pub use commit::Booker;
 pub use doctors::*;
 pub use outbox::{DeliveryRow, DeliveryState, EventRow, NewDelivery, Outcome, Recipients};
