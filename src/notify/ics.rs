@@ -262,4 +262,63 @@ mod tests {
             assert!(unfolded.contains("\\nReason\\; cough\\, fever"), "{text}");
         }
     }
+
+    fn feed_event(id: i64, sequence: u32, cancelled: bool, summary: &str) -> FeedEvent {
+        FeedEvent {
+            uid: format!("appointment-{id}@clinic.example"),
+            sequence,
+            cancelled,
+            start: Timestamp::from_second(1_800_000_000).unwrap(),
+            end: Timestamp::from_second(1_800_001_800).unwrap(),
+            stamp: Timestamp::from_second(1_799_000_000).unwrap(),
+            summary: summary.into(),
+            description: format!("Join: https://clinic.example/appointments/{id}/visit"),
+            url: format!("https://clinic.example/appointments/{id}"),
+        }
+    }
+
+    #[test]
+    fn a_feed_publishes_every_visit_cancelled_ones_as_cancelled() {
+        let long =
+            "Video visit: Zoë Ångström-Øresund, \"the; first\"\nof her name, Wellington-Smythe";
+        let text = feed(
+            Some("medimeet: my schedule"),
+            &[
+                feed_event(1, 0, false, "Video visit: Ann"),
+                feed_event(2, 2, true, long),
+            ],
+        );
+        let lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
+        for want in [
+            "METHOD:PUBLISH",
+            "X-WR-CALNAME:medimeet: my schedule",
+            "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+            "UID:appointment-1@clinic.example",
+            "UID:appointment-2@clinic.example",
+            "SEQUENCE:0",
+            "SEQUENCE:2",
+            "STATUS:CONFIRMED",
+            "STATUS:CANCELLED",
+            "DTSTART:20270115T080000Z",
+        ] {
+            assert!(lines.contains(&want), "{want} in {text}");
+        }
+        assert_eq!(lines.iter().filter(|l| **l == "BEGIN:VEVENT").count(), 2);
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("ORGANIZER") || l.starts_with("ATTENDEE"))
+        );
+        // Folded at 75 octets, between characters; escaped.
+        assert!(lines.iter().all(|l| l.len() <= 75), "{text}");
+        assert!(lines.iter().any(|l| l.starts_with(' ')), "folded: {text}");
+        let unfolded = text.replace("\r\n ", "");
+        assert!(
+            unfolded.contains("SUMMARY:Video visit: Zoë Ångström-Øresund\\, \"the\\; first\"\\nof her name\\, Wellington-Smythe\r\n"),
+            "{unfolded}"
+        );
+        // A download is not named.
+        let one = feed(None, &[feed_event(1, 0, false, "Video visit: Ann")]);
+        assert!(!one.contains("X-WR-CALNAME") && one.contains("METHOD:PUBLISH"));
+    }
 }
