@@ -163,7 +163,7 @@ fn events(cal: &Value) -> &Vec<Value> {
 }
 
 /// The one event of the visit `id` in a calendar.
-fn event_of<'a>(cal: &'a Value, id: i64) -> &'a Value {
+fn event_of(cal: &Value, id: i64) -> &Value {
     let uid_start = format!("appointment-{id}@");
     let found: Vec<&Value> = events(cal)
         .iter()
