@@ -529,6 +529,16 @@ impl Settings {
         }
     }
 
+    /// The address people reach this site at, without a trailing `/`
+    /// (`--public-url`; `serve` fills in http:// and the listen address when
+    /// it is not set).
+    pub fn site_url(&self) -> &str {
+        self.public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+            .unwrap_or("http://localhost")
+    }
+
     pub fn policy(&self) -> crate::domain::appointment::Policy {
         crate::domain::appointment::Policy {
             cancel_window: SignedDuration::from_hours(self.cancel_window_hours),

@@ -63,10 +63,14 @@ impl Application {
         };
         let channels = crate::notify::worker::Channels::from_settings(&cfg.settings, &public_url)
             .map_err(StartupError::Config)?;
+        // The faces' links (the calendar feeds' URLs) use the same address
+        // as the messages' links.
+        let mut settings = cfg.settings.clone();
+        settings.public_url = Some(public_url);
         Ok(Self {
             listener,
             state: AppState {
-                clinic: Clinic::new(store, clock, Arc::new(cfg.settings.clone())),
+                clinic: Clinic::new(store, clock, Arc::new(settings)),
             },
             channels,
             worker: true,

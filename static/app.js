@@ -84,3 +84,31 @@
     });
   });
 })();
+
+// The calendar card's "Copy address" button (shown only where the script
+// runs; without it the address is selected by hand).
+(function () {
+  var buttons = document.querySelectorAll('[data-copy]');
+  Array.prototype.forEach.call(buttons, function (button) {
+    var input = document.getElementById(button.getAttribute('data-copy'));
+    var status = document.querySelector('[data-copy-status]');
+    if (!input) return;
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      input.focus();
+      input.select();
+      var done = function () { if (status) status.textContent = 'Address copied.'; };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(input.value).then(done, function () {
+          if (status) status.textContent = 'Select the address and copy it.';
+        });
+      } else if (document.execCommand && document.execCommand('copy')) {
+        done();
+      }
+    });
+  });
+  var urls = document.querySelectorAll('[data-calendar-url]');
+  Array.prototype.forEach.call(urls, function (input) {
+    input.addEventListener('focus', function () { input.select(); });
+  });
+})();

@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(pages::router(&state))
         .nest("/fhir", fhir::router())
+        .merge(pages::calendar::feed_router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -92,7 +93,7 @@ pub fn app(state: AppState) -> Router {
             // may hold a phone number), status and latency. No headers, no bodies.
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
                 })
                 .on_request(())
                 .on_response(|res: &axum::response::Response, latency: Duration, _span: &Span| {
@@ -103,6 +104,16 @@ pub fn app(state: AppState) -> Router {
                     );
                 }),
         )
+}
+
+/// The path as the request log shows it: a calendar feed's secret token
+/// (it opens the feed without a login) is left out.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/calendar/") {
+        "/calendar/<token>"
+    } else {
+        path
+    }
 }
 
 async fn healthz() -> impl IntoResponse {

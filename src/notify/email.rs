@@ -265,7 +265,6 @@ pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
     let Wording { subject, lines, .. } = wording(o, public_url);
     let a = &o.appointment;
     let patient = o.to_role == crate::domain::caller::Role::Patient;
-    let doctor = format!("Dr. {}", a.doctor_name());
     let page = format!("{public_url}/appointments/{}", a.id);
     let room = format!("{page}/visit");
     let unsubscribe = unsubscribe_link(o, public_url);
@@ -281,19 +280,8 @@ pub fn render(o: &Outgoing, public_url: &str, organizer: &str) -> Rendered {
     .unwrap_or_default();
     let ics = match o.what.as_str() {
         "booked" | "rescheduled" | "cancelled" => {
-            let host = public_url
-                .split("://")
-                .nth(1)
-                .unwrap_or("medimeet")
-                .split(['/', ':'])
-                .next()
-                .unwrap_or("medimeet");
-            let uid = format!("appointment-{}@{host}", a.id);
-            let summary = if patient {
-                format!("Video visit with {doctor}")
-            } else {
-                format!("Video visit: {}", a.patient_name())
-            };
+            let uid = ics::visit_uid(a.id, public_url);
+            let summary = ics::visit_summary(a, patient);
             let description = format!("Join: {room}");
             Some(ics::visit(&ics::VisitEntry {
                 uid: &uid,

@@ -137,6 +137,7 @@ macro_rules! select_appointment {
          JOIN patients p ON p.id = ap.patient_id "
     };
 }
+pub(crate) use select_appointment;
 
 /// Runs one appointment SELECT by id on an executor.
 macro_rules! fetch_appointment {

@@ -26,6 +26,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod calendar;
 pub mod checks;
 mod commit;
 mod doctors;
@@ -42,6 +43,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use appointments::*;
+pub use calendar::*;
 pub use commit::Booker;
 pub use doctors::*;
 pub use holds::HoldRow;

@@ -15,6 +15,7 @@
 //! Nothing here knows HTTP, serde wire shapes or SQL.
 //!
 //! - [`appointments`]: book, list, read, cancel, reschedule, start/complete/no-show.
+//! - [`calendar`]: the calendar feeds' URLs and events, and one visit's entry.
 //! - [`doctors`]: the directory, onboarding and editing doctors.
 //! - [`schedule`]: working hours, time off and free slots.
 //! - [`patients`]: registration and profiles.
@@ -25,6 +26,7 @@
 //! - [`webhooks`]: the clinic's webhook endpoints and the delivery queue (admins).
 
 pub mod appointments;
+pub mod calendar;
 pub mod clinic;
 pub mod doctors;
 pub mod error;

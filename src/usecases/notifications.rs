@@ -565,9 +565,10 @@ pub async fn failed(
 /// What a signed unsubscribe token is for.
 const UNSUBSCRIBE: &str = "unsubscribe-email";
 
-/// The key that signs unsubscribe links, shared by every instance (made by
-/// the first that needs it).
-async fn link_key(clinic: &Clinic) -> Result<String> {
+/// The key that signs the links that act without a login (unsubscribe
+/// links, calendar feed URLs), shared by every instance (made by the first
+/// that needs it).
+pub(super) async fn link_key(clinic: &Clinic) -> Result<String> {
     let candidate = crate::auth::new_token();
     Ok(clinic
         .store

@@ -9,6 +9,7 @@ mod helpers;
 mod accounts;
 mod authz;
 mod booking;
+mod calendar;
 mod cli;
 mod concurrency;
 mod durability;

@@ -27,10 +27,11 @@ pub enum Flash {
     WebhookOn,
     WebhookOff,
     WebhookDeleted,
+    CalendarRotated,
 }
 
 impl Flash {
-    const ALL: [Flash; 21] = [
+    const ALL: [Flash; 22] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -52,6 +53,7 @@ impl Flash {
         Flash::WebhookOn,
         Flash::WebhookOff,
         Flash::WebhookDeleted,
+        Flash::CalendarRotated,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -77,6 +79,7 @@ impl Flash {
             Flash::WebhookOn => "webhook_on",
             Flash::WebhookOff => "webhook_off",
             Flash::WebhookDeleted => "webhook_deleted",
+            Flash::CalendarRotated => "calendar_rotated",
         }
     }
 
@@ -119,6 +122,9 @@ impl Flash {
                 "The endpoint is turned off: it receives no events until you turn it on."
             }
             Flash::WebhookDeleted => "The endpoint and its delivery log are deleted.",
+            Flash::CalendarRotated => {
+                "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
+            }
         }
     }
 }

@@ -29,10 +29,14 @@
 //! status, an error page or form messages), [`render`], [`redirect`] and
 //! [`flash`] (the one-shot message after a redirect). The video visit's room
 //! page is [`room`]; its script is `static/visit.js`. The patient's profile
-//! (their details and notification choices) is [`profile`].
+//! (their details and notification choices) is [`profile`]. The calendar
+//! feeds, a visit's `.ics` download and the "Calendar subscription" card are
+//! [`calendar`]; the feed itself is served outside the pages' layer
+//! ([`calendar::feed_router`]), as a calendar app is no browser.
 
 pub mod admin;
 pub mod assets;
+pub mod calendar;
 pub mod charts;
 pub mod doctor;
 pub mod errors;
@@ -77,6 +81,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(patient::router())
         .merge(profile::router())
         .merge(visits::router())
+        .merge(calendar::router())
         .merge(room::router())
         .merge(unsubscribe::router())
         .merge(doctor::router())

@@ -1,7 +1,9 @@
-//! The patient's profile page: who the clinic has on file, and how the
+//! The patient's profile page: who the clinic has on file, how the
 //! clinic may reach them (email, text message), the same choice as
-//! `notify_email` / `notify_sms` on `PATCH /api/v1/patients/{id}`.
+//! `notify_email` / `notify_sms` on `PATCH /api/v1/patients/{id}`, and
+//! their visits' calendar subscription (its URL, and a new one).
 
+use super::calendar::{self, CalendarCard, RotateForm};
 use super::errors::{PageError, PageResult};
 use super::flash::Flash;
 use super::forms::UserForm;
@@ -21,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/profile", get(profile))
         .route("/profile/notifications", post(save_notifications))
+        .route("/profile/calendar", post(new_calendar_link))
 }
 
 #[derive(Template)]
@@ -34,6 +37,8 @@ struct ProfilePage {
     /// The email box is ticked (only ever with an address to send to).
     notify_email: bool,
     notify_sms: bool,
+    /// The "Calendar subscription" card.
+    calendar: CalendarCard,
 }
 
 async fn profile(State(state): State<AppState>, viewer: Viewer) -> PageResult {
@@ -48,6 +53,7 @@ async fn profile(State(state): State<AppState>, viewer: Viewer) -> PageResult {
         notify_email: p.notify_email && p.email.is_some(),
         email: p.email,
         notify_sms: p.notify_sms,
+        calendar: calendar::card(&state, user, "/profile/calendar").await?,
     };
     Ok(render(&page))
 }
@@ -84,4 +90,16 @@ async fn save_notifications(
     };
     patients::update(&state.clinic, caller, id, &changes).await?;
     Ok(viewer.redirect("/profile", Some(Flash::NotifySaved)))
+}
+
+/// "Get a new link" of the calendar card: the old feed URL stops working.
+async fn new_calendar_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: UserForm<RotateForm>,
+) -> PageResult {
+    if form.user.role() != Some(Role::Patient) {
+        return Err(PageError::not_found());
+    }
+    calendar::rotate(&state, &viewer, &form, "/profile").await
 }

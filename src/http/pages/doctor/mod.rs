@@ -1,4 +1,5 @@
-//! The doctor's pages: the week calendar (`week.rs`), and the working hours
+//! The doctor's pages: the week calendar (`week.rs`) with the doctor's
+//! calendar subscription (its feed URL, and a new one), and the working hours
 //! editor (`hours.rs`) with time off (`time_off.rs`) and a preview of the slots
 //! they produce. Admins reach the same editor for any doctor under
 //! `/admin/doctors/{id}/...`.
@@ -11,7 +12,9 @@ use crate::domain::caller::Role;
 use crate::domain::doctor::Doctor;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
+use crate::http::pages::calendar::{self, RotateForm};
 use crate::http::pages::errors::{PageError, PageResult};
+use crate::http::pages::forms::UserForm;
 use crate::http::pages::viewer::Viewer;
 use crate::usecases::{Caller, doctors};
 use axum::Router;
@@ -28,10 +31,24 @@ pub fn router() -> Router<AppState> {
             get(hours::own_hours).post(hours::save_own_hours),
         )
         .route("/doctor/time-off", post(time_off::add_own_time_off))
+        .route("/doctor/calendar", post(new_calendar_link))
         .route(
             "/doctor/time-off/{tid}/delete",
             post(time_off::remove_own_time_off),
         )
+}
+
+/// "Get a new link" of the week page's calendar card: the old feed URL
+/// stops working.
+async fn new_calendar_link(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    viewer: Viewer,
+    form: UserForm<RotateForm>,
+) -> PageResult {
+    if form.user.role() != Some(Role::Doctor) {
+        return Err(PageError::not_found());
+    }
+    calendar::rotate(&state, &viewer, &form, "/doctor/week").await
 }
 
 async fn doctor_home(viewer: Viewer) -> PageResult {

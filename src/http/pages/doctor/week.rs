@@ -7,6 +7,7 @@ use super::{own_doctor, zone_of};
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
 use crate::http::AppState;
+use crate::http::pages::calendar::{self, CalendarCard};
 use crate::http::pages::errors::PageResult;
 use crate::http::pages::fmt;
 use crate::http::pages::layout::Layout;
@@ -61,6 +62,8 @@ struct WeekPage {
     week_count: usize,
     open_count: usize,
     has_today: bool,
+    /// The "Calendar subscription" card.
+    calendar: CalendarCard,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +184,7 @@ pub(super) async fn week(
         week_count,
         open_count,
         has_today: monday == this_monday,
+        calendar: calendar::card(&state, user, "/doctor/calendar").await?,
     };
     Ok(render(&page))
 }
