@@ -612,7 +612,61 @@ async fn a_visit_downloads_for_its_people_and_admins_only(backend: Backend) {
     );
 }
 
+/// Around the start of summer time in Berlin (2027-03-28), a visit booked
+/// just before and one just after the change are the same instants in the
+/// JSON API, in FHIR and in the patient's feed (UTC there).
+async fn visits_across_a_dst_change_are_the_same_instants_in_every_face(backend: Backend) {
+    let settings = medimeet::config::Settings {
+        horizon_days: 730,
+        ..crate::helpers::test_settings()
+    };
+    let app = crate::helpers::spawn_app_with(backend, settings).await;
+    let admin = app.new_admin().await;
+    let days = ["friday", "saturday", "sunday", "monday"];
+    let hours: Vec<(&str, &str, &str)> = days.iter().map(|d| (*d, "01:00", "04:00")).collect();
+    let doctor = app.new_doctor(&admin, "Europe/Berlin", 60, &hours).await;
+    let (user, browser) = awkward_patient(&app).await;
+    // 01:00 Berlin on Friday (UTC+1) and on Monday (UTC+2).
+    let (before, after) = ("2027-03-26T00:00:00Z", "2027-03-28T23:00:00Z");
+    let r = app.book(&user, doctor.id, before).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let via_api = r.body["id"].as_i64().expect("id");
+    let r = app
+        .call_with(
+            Method::POST,
+            "/fhir/Appointment",
+            Some(&user.token),
+            Some(json!({"resourceType": "Appointment", "status": "booked", "start": after,
+                "participant": [{"actor": {"reference": format!("Practitioner/{}", doctor.id)}, "status": "accepted"}]})),
+            &[("content-type", "application/fhir+json")],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let via_fhir: i64 = r.body["id"].as_str().expect("id").parse().expect("number");
+    let path = feed_path(&app, &browser, "/profile").await;
+    let (cal, _) = feed(&app, &path).await;
+    for (id, start) in [(via_api, before), (via_fhir, after)] {
+        let api = app
+            .get(&format!("/api/v1/appointments/{id}"), Some(&user.token))
+            .await;
+        assert_eq!(api.body["start"], start, "{}", api.body);
+        let fhir = app
+            .get(&format!("/fhir/Appointment/{id}"), Some(&user.token))
+            .await;
+        assert_eq!(fhir.body["start"], start, "{}", fhir.body);
+        let event = event_of(&cal, id);
+        let parsed: jiff::Timestamp = event["start"]
+            .as_str()
+            .expect("start")
+            .parse()
+            .expect("an instant with its offset");
+        assert_eq!(parsed.to_string(), start, "{event}");
+        assert_eq!(event["all_utc"], true);
+    }
+}
+
 crate::both_backends!(
+    visits_across_a_dst_change_are_the_same_instants_in_every_face,
     a_visit_keeps_its_uid_and_its_sequence_rises_with_every_change,
     a_new_link_retires_the_old_one,
     a_token_opens_its_own_feed_and_nothing_else,
