@@ -40,6 +40,15 @@ async fn the_openapi_document_lists_every_operation(backend: Backend) {
         ("/api/v1/appointments/{id}/messages", "post"),
         ("/api/v1/appointments/{id}/note", "put"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/webhooks", "get"),
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks/{id}", "get"),
+        ("/api/v1/webhooks/{id}", "patch"),
+        ("/api/v1/webhooks/{id}", "delete"),
+        ("/api/v1/webhooks/{id}/rotate", "post"),
+        ("/api/v1/webhooks/{id}/test", "post"),
+        ("/api/v1/webhooks/{id}/deliveries", "get"),
+        ("/api/v1/notifications", "get"),
     ];
     for (path, method) in expected {
         assert!(
