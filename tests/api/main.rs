@@ -12,6 +12,7 @@ mod booking;
 mod cli;
 mod concurrency;
 mod durability;
+mod fhir_outside;
 mod notifications;
 mod openapi;
 mod pages;
