@@ -17,7 +17,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::process::Stdio;
 
-both_backends!(fhir_session_validates_outside);
+both_backends!(
+    fhir_session_validates_outside,
+    id_searches_span_the_directory
+);
 
 /// The python that has `fhir.resources` 6.4.0 and `fhirclient`.
 fn fhir_python() -> String {
@@ -922,4 +925,60 @@ async fn smart_client_round(app: &TestApp, doctor: &User, patient: &User) -> Vec
         found[0]
     );
     out["resources"].as_array().unwrap().clone()
+}
+
+/// `Practitioner?_id=` and `Schedule?actor=` find a doctor wherever the
+/// doctor is in the directory: not only within its first page (a first page
+/// used to come back empty, with a `next` link, when the doctor was later).
+async fn id_searches_span_the_directory(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.new_admin().await;
+    let mut doctors = Vec::new();
+    for _ in 0..3 {
+        doctors.push(app.everyday_doctor(&admin).await.id);
+    }
+    let (first, last) = (doctors[0], doctors[2]);
+    let mut s = Session::new(&app);
+    let ids = |r: &Fhir| -> Vec<String> {
+        r.entries()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let r = s
+        .get(&format!("/Practitioner?_id={last}&_count=1"), None)
+        .await;
+    assert_eq!(ids(&r), vec![last.to_string()], "{}", r.body);
+    assert_eq!(r.link("next"), None, "{}", r.body);
+    let r = s
+        .get(
+            &format!("/Schedule?actor=Practitioner/{last}&_count=1"),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), vec![last.to_string()], "{}", r.body);
+    let r = s.get(&format!("/Schedule?_id={last}&_count=1"), None).await;
+    assert_eq!(ids(&r), vec![last.to_string()], "{}", r.body);
+    // Both given: each must match.
+    let r = s
+        .get(
+            &format!("/Schedule?_id={first}&actor=Practitioner/{last}"),
+            None,
+        )
+        .await;
+    assert!(ids(&r).is_empty(), "{}", r.body);
+    // Two asked for, one to a page: the second on the next page.
+    let r = s
+        .get(&format!("/Practitioner?_id={first},{last}&_count=1"), None)
+        .await;
+    assert_eq!(ids(&r), vec![first.to_string()], "{}", r.body);
+    let next = r.link("next").expect("a next page");
+    let r = s.get(&next, None).await;
+    assert_eq!(ids(&r), vec![last.to_string()], "{}", r.body);
+    assert_eq!(r.link("next"), None, "{}", r.body);
+
+    let (code, report) = validate(&s.seen).await;
+    assert_eq!(report["problems"], json!([]), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
 }
