@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod durability;
 mod fhir;
+mod fhir_outside;
 mod notifications;
 mod openapi;
 mod pages;

@@ -157,15 +157,19 @@ pub async fn read_practitioner(
     Ok(fhir_json(StatusCode::OK, &practitioner(&d)))
 }
 
-/// The doctors after `cursor` matching the query, as (id, doctor) pairs
-/// and the next page's cursor.
+/// A page of the doctors after `_cursor` matching the query, and the next
+/// page's cursor. `only`: the doctor ids the search is limited to (`_id`,
+/// or a Schedule's `actor`), if any. Those are matched over the whole
+/// directory, not within one page of it: a first page is never empty while
+/// a later one holds the doctor asked for.
 async fn doctor_page(
     state: &AppState,
     caller: &crate::domain::caller::Caller,
     search: &Search,
     specialty: Option<String>,
+    only: Option<&[String]>,
 ) -> FhirResult<(Vec<Doctor>, Option<String>)> {
-    let after = match search.one("_cursor") {
+    let mut after = match search.one("_cursor") {
         Some(c) => {
             Some(DoctorId::new(c.parse::<i64>().map_err(|_| {
                 FhirError::bad_request("`_cursor` is not one of ours.")
@@ -173,35 +177,61 @@ async fn doctor_page(
         }
         None => None,
     };
-    let page = doctors::find(
-        &state.clinic,
-        caller,
-        &doctors::DoctorQuery {
-            specialty,
-            q: search.one("name").map(str::to_owned),
-            include_inactive: false,
-            after,
-            limit: Some(search.count()?),
-        },
-    )
-    .await?;
-    let next = if page.more {
-        page.items.last().map(|d| d.id.to_string())
+    let count = search.count()?;
+    let query = |after: Option<DoctorId>, limit: i64| doctors::DoctorQuery {
+        specialty: specialty.clone(),
+        q: search.one("name").map(str::to_owned),
+        include_inactive: false,
+        after,
+        limit: Some(limit),
+    };
+    let Some(only) = only else {
+        let page = doctors::find(&state.clinic, caller, &query(after, count)).await?;
+        let next = if page.more {
+            page.items.last().map(|d| d.id.to_string())
+        } else {
+            None
+        };
+        return Ok((page.items, next));
+    };
+    let limit = usize::try_from(count).unwrap_or(50);
+    let mut items: Vec<Doctor> = Vec::new();
+    loop {
+        let page = doctors::find(&state.clinic, caller, &query(after, 200)).await?;
+        after = page.items.last().map(|d| d.id);
+        items.extend(
+            page.items
+                .into_iter()
+                .filter(|d| only.contains(&d.id.to_string())),
+        );
+        if items.len() > limit || !page.more || after.is_none() {
+            break;
+        }
+    }
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|d| d.id.to_string())
     } else {
         None
     };
-    let only: Vec<&str> = search.all("_id");
-    let items = page
-        .items
-        .into_iter()
-        .filter(|d| {
-            only.is_empty()
-                || only
-                    .iter()
-                    .any(|i| i.split(',').any(|i| *i == d.id.to_string()))
-        })
-        .collect();
     Ok((items, next))
+}
+
+/// The values of a token or reference parameter, comma lists split, as the
+/// ids they name (`kind/<id>` or a bare id); `None` when the parameter is
+/// absent.
+fn ids_of(search: &Search, name: &str, kind: &str) -> Option<Vec<String>> {
+    let values = search.all(name);
+    if values.is_empty() {
+        return None;
+    }
+    Some(
+        values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(|v| reference_id(v.trim(), kind).unwrap_or("").to_owned())
+            .collect(),
+    )
 }
 
 pub async fn search_practitioners(
@@ -210,7 +240,8 @@ pub async fn search_practitioners(
     search: Search,
 ) -> FhirResult {
     search.only(&["_id", "name"])?;
-    let (doctors, next) = doctor_page(&state, &caller, &search, None).await?;
+    let only = ids_of(&search, "_id", "Practitioner");
+    let (doctors, next) = doctor_page(&state, &caller, &search, None, only.as_deref()).await?;
     let items = doctors
         .iter()
         .map(|d| (d.id.to_string(), practitioner(d)))
@@ -363,16 +394,17 @@ pub async fn search_schedules(
         // A token `system|code` or a bare code: the clinic's specialties are text.
         s.rsplit('|').next().unwrap_or(s).to_owned()
     });
-    let actors: Vec<String> = search
-        .all("actor")
-        .iter()
-        .flat_map(|a| a.split(','))
-        .map(|a| reference_id(a, "Practitioner").unwrap_or("").to_owned())
-        .collect();
-    let (doctors, next) = doctor_page(&state, &caller, &search, specialty).await?;
+    // `_id` and `actor` (both doctor ids here): a schedule must match each given.
+    let only = match (
+        ids_of(&search, "_id", "Schedule"),
+        ids_of(&search, "actor", "Practitioner"),
+    ) {
+        (Some(ids), Some(actors)) => Some(ids.into_iter().filter(|i| actors.contains(i)).collect()),
+        (ids, actors) => ids.or(actors),
+    };
+    let (doctors, next) = doctor_page(&state, &caller, &search, specialty, only.as_deref()).await?;
     let items = doctors
         .iter()
-        .filter(|d| actors.is_empty() || actors.contains(&d.id.to_string()))
         .map(|d| (d.id.to_string(), schedule_of(&state, d)))
         .collect();
     Ok(fhir_json(
