@@ -29,6 +29,40 @@ const RELEASE_OWN_SLOT: &str = "UPDATE slots SET released_at = $4 WHERE id IN (\
 const RELEASE_OWN_HOLD: &str = "UPDATE slot_hold SET released_at = $4 \
      WHERE doctor_id = $1 AND patient_id = $2 AND start_at = $3 AND released_at IS NULL AND expires_at > $4";
 
+/// A booking's query with its parameters bound, without an Idempotency-Key
+/// (a held slot is booked once, by its holder).
+macro_rules! bind_booking {
+    ($sql:expr, $b:expr, $actor:expr, $now:expr) => {
+        sqlx::query_as::<_, RawAppointment>($sql)
+            .bind($b.doctor_id)
+            .bind($b.patient_id)
+            .bind($b.start_at.as_second())
+            .bind($b.end_at.as_second())
+            .bind($b.local_date.to_string())
+            .bind($b.reason)
+            .bind($actor)
+            .bind($now)
+            .bind(None::<i64>)
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+    };
+}
+
+/// Releases the patient's own live hold on the slot, inside `$tx`.
+macro_rules! release_own_hold {
+    ($tx:expr, $b:expr, $start:expr, $now:expr) => {
+        for sql in [RELEASE_OWN_SLOT, RELEASE_OWN_HOLD] {
+            sqlx::query(sql)
+                .bind($b.doctor_id)
+                .bind($b.patient_id)
+                .bind($start)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 impl Store {
     /// Holds `[start, end)` of the doctor for the patient until `expires_at`
     /// (audited); `Conflict::SlotTaken` if anything overlaps it.
@@ -177,27 +211,8 @@ impl Store {
         match self {
             Store::Sqlite { write, .. } => {
                 let mut tx = begin_write!(write).await?;
-                for sql in [RELEASE_OWN_SLOT, RELEASE_OWN_HOLD] {
-                    sqlx::query(sql)
-                        .bind(b.doctor_id)
-                        .bind(b.patient_id)
-                        .bind(start)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let mut rows = sqlx::query_as::<_, RawAppointment>(BOOK_SQLITE)
-                    .bind(b.doctor_id)
-                    .bind(b.patient_id)
-                    .bind(start)
-                    .bind(b.end_at.as_second())
-                    .bind(b.local_date.to_string())
-                    .bind(b.reason)
-                    .bind(actor)
-                    .bind(now)
-                    .bind(None::<i64>)
-                    .bind(None::<&str>)
-                    .bind(None::<&str>)
+                release_own_hold!(tx, b, start, now);
+                let mut rows = bind_booking!(BOOK_SQLITE, b, actor, now)
                     .fetch_all(&mut *tx)
                     .await?;
                 let row = rows.pop().ok_or(StoreError::NotFound)?;
@@ -210,27 +225,8 @@ impl Store {
                     .bind(b.doctor_id)
                     .execute(&mut *tx)
                     .await?;
-                for sql in [RELEASE_OWN_SLOT, RELEASE_OWN_HOLD] {
-                    sqlx::query(sql)
-                        .bind(b.doctor_id)
-                        .bind(b.patient_id)
-                        .bind(start)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let row = sqlx::query_as::<_, RawAppointment>(BOOK_POSTGRES)
-                    .bind(b.doctor_id)
-                    .bind(b.patient_id)
-                    .bind(start)
-                    .bind(b.end_at.as_second())
-                    .bind(b.local_date.to_string())
-                    .bind(b.reason)
-                    .bind(actor)
-                    .bind(now)
-                    .bind(None::<i64>)
-                    .bind(None::<&str>)
-                    .bind(None::<&str>)
+                release_own_hold!(tx, b, start, now);
+                let row = bind_booking!(BOOK_POSTGRES, b, actor, now)
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;

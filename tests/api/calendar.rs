@@ -5,31 +5,10 @@
 //! its VTIMEZONE) is checked here on the raw bytes.
 
 use crate::helpers::{Backend, TestApp, User, client, next_phone, spawn_app};
-use crate::pages::{Browser, Page, browser_session, get, post_form};
+use crate::pages::{Browser, browser_of, browser_session, get, post_form};
 use reqwest::Method;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use serde_json::{Value, json};
-
-/// The session's CSRF token as a page's forms carry it.
-fn csrf_in(page: &Page) -> String {
-    page.body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a form with a csrf token")
-        .to_owned()
-}
-
-/// A user signed in through the API, as a browser holds them.
-async fn browser_of(app: &TestApp, user: &User, home: &str) -> Browser {
-    let cookie = format!("medimeet_session={}", user.token);
-    let page = get(app, home, Some(&cookie)).await;
-    assert_eq!(page.status, 200, "{home}");
-    Browser {
-        csrf: csrf_in(&page),
-        cookie,
-    }
-}
 
 /// The feed's path as the card on `home` shows it (the full URL in the
 /// readonly box, and the same as a webcal:// link).

@@ -90,6 +90,28 @@ pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, f
 }
 
 /// Logs in through the API and returns the session as a browser holds it.
+/// The session's CSRF token as a page's forms carry it (the log-out form in
+/// the header of every signed-in page).
+pub(crate) fn csrf_in(page: &Page) -> String {
+    page.body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a form with a csrf token")
+        .to_owned()
+}
+
+/// A user signed in through the API, as a browser holds them.
+pub(crate) async fn browser_of(app: &TestApp, user: &User, home: &str) -> Browser {
+    let cookie = format!("medimeet_session={}", user.token);
+    let page = get(app, home, Some(&cookie)).await;
+    assert_eq!(page.status, 200, "{home}");
+    Browser {
+        csrf: csrf_in(&page),
+        cookie,
+    }
+}
+
 pub(crate) async fn browser_session(app: &TestApp, creds: serde_json::Value) -> Browser {
     let r = app.post("/api/v1/sessions", None, creds).await;
     assert_eq!(r.status, 201, "login: {}", r.body);

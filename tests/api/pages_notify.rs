@@ -5,31 +5,9 @@
 //! exactly what the API then reads back.
 
 use crate::helpers::{Backend, TestApp, User, next_phone, spawn_app};
-use crate::pages::{Browser, Page, browser_session, get, patient_browser, post_form};
+use crate::pages::{Page, browser_of, browser_session, get, patient_browser, post_form};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
-
-/// The session's CSRF token as a page's forms carry it (the log-out form in
-/// the header of every signed-in page).
-fn csrf_in(page: &Page) -> String {
-    page.body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a form with a csrf token")
-        .to_owned()
-}
-
-/// A user signed in through the API, as a browser holds them.
-async fn browser_of(app: &TestApp, user: &User, home: &str) -> Browser {
-    let cookie = format!("medimeet_session={}", user.token);
-    let page = get(app, home, Some(&cookie)).await;
-    assert_eq!(page.status, 200, "{home}");
-    Browser {
-        csrf: csrf_in(&page),
-        cookie,
-    }
-}
 
 async fn profile(app: &TestApp, patient: &User) -> Value {
     let r = app

@@ -779,6 +779,15 @@ fn one(search: &Search, id: String, a: resources::Appointment) -> FhirResult<Bun
     searchset(search, "Appointment", vec![(id, a)], None)
 }
 
+/// The IHE operations' `appointment-reference` (a valueReference).
+fn reference_param(p: &Parameters) -> Option<String> {
+    p.parameter
+        .iter()
+        .find(|x| x.name == "appointment-reference")
+        .and_then(|x| x.value_reference.as_ref())
+        .and_then(|r| r.reference.clone())
+}
+
 /// The doctor and start a reference to a proposal (`Appointment/p...`)
 /// names.
 fn proposal_ref(reference: &str) -> Option<(DoctorId, Timestamp)> {
@@ -797,15 +806,9 @@ pub async fn hold(
 ) -> FhirResult {
     need_login(&caller)?;
     let p = parameters(&headers, &body)?;
-    let reference = p
-        .parameter
-        .iter()
-        .find(|x| x.name == "appointment-reference")
-        .and_then(|x| x.value_reference.as_ref())
-        .and_then(|r| r.reference.clone())
-        .ok_or_else(|| {
-            FhirError::bad_request("$hold needs `appointment-reference` (valueReference).")
-        })?;
+    let reference = reference_param(&p).ok_or_else(|| {
+        FhirError::bad_request("$hold needs `appointment-reference` (valueReference).")
+    })?;
     let (doctor_id, start) = proposal_ref(&reference)
         .ok_or_else(|| FhirError::invalid(format!("{reference} is not a proposal from $find.")))?;
     let h = visits::hold(&state.clinic, &caller, doctor_id, start).await?;
@@ -827,12 +830,7 @@ pub async fn book(
 ) -> FhirResult {
     need_login(&caller)?;
     let p = parameters(&headers, &body)?;
-    let reference = p
-        .parameter
-        .iter()
-        .find(|x| x.name == "appointment-reference")
-        .and_then(|x| x.value_reference.as_ref())
-        .and_then(|r| r.reference.clone());
+    let reference = reference_param(&p);
     let resource = p
         .parameter
         .iter()
