@@ -326,9 +326,10 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// The client's address, for login throttling.
+/// The client: its address (for login throttling and the session list) and
+/// the `User-Agent` it says it is (the session list's device).
 #[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
+pub struct ClientAddr(pub String, pub Option<String>);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
@@ -339,6 +340,11 @@ impl FromRequestParts<AppState> for ClientAddr {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".to_owned());
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         // Behind a trusted reverse proxy the client is the last X-Forwarded-For hop.
         if state.clinic.settings().trust_forwarded_for
             && let Some(v) = parts.headers.get("x-forwarded-for")
@@ -347,10 +353,10 @@ impl FromRequestParts<AppState> for ClientAddr {
         {
             let ip = last.trim();
             if ip.parse::<std::net::IpAddr>().is_ok() {
-                return Ok(ClientAddr(ip.to_owned()));
+                return Ok(ClientAddr(ip.to_owned(), agent));
             }
         }
-        Ok(ClientAddr(peer))
+        Ok(ClientAddr(peer, agent))
     }
 }
 

@@ -140,6 +140,8 @@ pub struct SessionUser {
     pub expires_at: Timestamp,
     pub patient_id: Option<PatientId>,
     pub doctor_id: Option<DoctorId>,
+    /// When the session was last used (`None`: not since the login).
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,6 +153,17 @@ struct RawSessionUser {
     expires_at: i64,
     patient_id: Option<PatientId>,
     doctor_id: Option<DoctorId>,
+    last_used_at: Option<i64>,
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
 }
 
 impl TryFrom<RawSessionUser> for SessionUser {
@@ -164,6 +177,7 @@ impl TryFrom<RawSessionUser> for SessionUser {
             csrf_token: r.csrf_token,
             patient_id: r.patient_id,
             doctor_id: r.doctor_id,
+            last_used_at: r.last_used_at,
         })
     }
 }
@@ -313,6 +327,7 @@ impl Store {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_session(
         &self,
         token_hash: &str,
@@ -320,17 +335,22 @@ impl Store {
         csrf_token: &str,
         now: i64,
         expires_at: i64,
+        user_agent: Option<&str>,
+        address: &str,
     ) -> Result<()> {
         on_write!(self, pool => {
             sqlx::query(
-                "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at, \
+                   last_used_at, user_agent, address) \
+                 VALUES ($1, $2, $3, $4, $5, $4, $6, $7)",
             )
             .bind(token_hash)
             .bind(account_id)
             .bind(csrf_token)
             .bind(now)
             .bind(expires_at)
+            .bind(user_agent)
+            .bind(address)
             .execute(pool)
             .await?;
             // Housekeeping: expired sessions of this account go with each new login.
@@ -348,7 +368,7 @@ impl Store {
         on_read!(self, pool => {
             sqlx::query_as::<_, RawSessionUser>(
                 "SELECT a.id AS account_id, a.role, a.login, s.csrf_token, s.expires_at, \
-                        p.id AS patient_id, d.id AS doctor_id \
+                        p.id AS patient_id, d.id AS doctor_id, s.last_used_at \
                  FROM sessions s \
                  JOIN accounts a ON a.id = s.account_id \
                  LEFT JOIN patients p ON p.account_id = a.id \
@@ -361,6 +381,112 @@ impl Store {
             .await?
             .map(SessionUser::try_from)
             .transpose()
+        })
+    }
+
+    /// Notes that a session was used now.
+    pub async fn touch_session(&self, token_hash: &str, now: i64) -> Result<()> {
+        on_write!(self, pool => {
+            sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// An account's live sessions, newest first.
+    pub async fn sessions_of(&self, account_id: AccountId, now: i64) -> Result<Vec<SessionRow>> {
+        on_read!(self, pool => {
+            Ok(sqlx::query_as::<_, SessionRow>(
+                "SELECT token_hash, created_at, last_used_at, user_agent, address FROM sessions \
+                 WHERE account_id = $1 AND expires_at > $2 ORDER BY created_at DESC, token_hash",
+            )
+            .bind(account_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Ends the account's sessions whose token hash starts with `prefix`
+    /// (audited); how many.
+    pub async fn end_session(&self, account_id: AccountId, prefix: &str, now: i64) -> Result<u64> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let done = sqlx::query(
+                "DELETE FROM sessions WHERE account_id = $1 AND substr(token_hash, 1, 16) = $2",
+            )
+            .bind(account_id)
+            .bind(prefix)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() > 0 {
+                audit!(tx, now, Some(account_id), "end session", "account", account_id.get(), None::<String>);
+            }
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// Ends every session of the account but `keep` (audited); how many.
+    pub async fn end_other_sessions(
+        &self,
+        account_id: AccountId,
+        keep: &str,
+        now: i64,
+    ) -> Result<u64> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+                .bind(account_id)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+            audit!(tx, now, Some(account_id), "end other sessions", "account", account_id.get(), Some(done.rows_affected().to_string()));
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// The account's password hash, if it is active.
+    pub async fn password_hash_of(&self, account_id: AccountId) -> Result<Option<String>> {
+        on_read!(self, pool => {
+            let row: Option<(String,)> = sqlx::query_as(
+                "SELECT password_hash FROM accounts WHERE id = $1 AND active",
+            )
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(h,)| h))
+        })
+    }
+
+    /// Sets a new password and ends every other session of the account, in
+    /// one transaction (audited, without the password).
+    pub async fn change_password(
+        &self,
+        account_id: AccountId,
+        password_hash: &str,
+        keep_session: &str,
+        now: i64,
+    ) -> Result<u64> {
+        on_write!(self, pool => {
+            let mut tx = begin_write!(pool).await?;
+            sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+                .bind(account_id)
+                .bind(password_hash)
+                .execute(&mut *tx)
+                .await?;
+            let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+                .bind(account_id)
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            audit!(tx, now, Some(account_id), "change password", "account", account_id.get(), Some(format!("{} other sessions ended", ended.rows_affected())));
+            tx.commit().await?;
+            Ok(ended.rows_affected())
         })
     }
 

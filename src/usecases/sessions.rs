@@ -20,8 +20,11 @@ pub enum Login {
 pub struct Credentials {
     pub login: Login,
     pub password: String,
-    /// Where the attempt comes from (an IP address), for throttling.
+    /// Where the attempt comes from (an IP address), for throttling and
+    /// the session list.
     pub client: String,
+    /// The client's `User-Agent`, shown in the session list.
+    pub device: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -131,6 +134,17 @@ pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
             &csrf,
             secs,
             expires_at.as_second(),
+            creds
+                .device
+                .as_deref()
+                .map(|d| {
+                    d.chars()
+                        .filter(|c| !c.is_control())
+                        .take(200)
+                        .collect::<String>()
+                })
+                .as_deref(),
+            &creds.client,
         )
         .await?;
     tracing::info!(account_id = %account.id, "logged in");
@@ -158,6 +172,10 @@ pub async fn session(clinic: &Clinic, token: &str) -> Result<Option<Session>> {
         return Ok(None);
     };
     let caller = caller_of(&u)?;
+    // "Last used", at most one write a minute per session (decision 0017).
+    if u.last_used_at.is_none_or(|t| now - t >= 60) {
+        clinic.store.touch_session(&hash, now).await?;
+    }
     Ok(Some(Session {
         caller,
         login: u.login,
@@ -195,4 +213,108 @@ pub async fn is_active_login(clinic: &Clinic, login: &str) -> Result<bool> {
         .find_account_by_login(login)
         .await?
         .is_some_and(|a| a.active))
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The first 16 hex digits of the token's hash: names the session
+    /// without revealing its token.
+    pub id: String,
+    pub created: Timestamp,
+    pub last_used: Option<Timestamp>,
+    /// As the client's `User-Agent` told it.
+    pub device: Option<String>,
+    pub address: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+fn session_id(token_hash: &str) -> String {
+    token_hash.chars().take(16).collect()
+}
+
+/// The caller's live sessions, newest first.
+pub async fn list(clinic: &Clinic, session: &Session) -> Result<Vec<SessionInfo>> {
+    let account = session.caller.account().ok_or(Error::Unauthenticated)?;
+    let now = clinic.now().as_second();
+    let at = |s: i64| Timestamp::from_second(s).map_err(|e| Error::internal(&e));
+    clinic
+        .store
+        .sessions_of(account, now)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(SessionInfo {
+                id: session_id(&r.token_hash),
+                created: at(r.created_at)?,
+                last_used: r.last_used_at.map(at).transpose()?,
+                device: r.user_agent,
+                address: r.address,
+                current: r.token_hash == session.token_hash,
+            })
+        })
+        .collect()
+}
+
+/// Ends one of the caller's own sessions (another's is not found).
+pub async fn end(clinic: &Clinic, session: &Session, id: &str) -> Result<()> {
+    let account = session.caller.account().ok_or(Error::Unauthenticated)?;
+    let well_formed = id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed
+        || clinic
+            .store
+            .end_session(account, &id.to_ascii_lowercase(), clinic.now().as_second())
+            .await?
+            == 0
+    {
+        return Err(Error::NotFound(super::Thing::Resource));
+    }
+    Ok(())
+}
+
+/// Ends every session of the caller but this one; how many.
+pub async fn end_others(clinic: &Clinic, session: &Session) -> Result<u64> {
+    let account = session.caller.account().ok_or(Error::Unauthenticated)?;
+    Ok(clinic
+        .store
+        .end_other_sessions(account, &session.token_hash, clinic.now().as_second())
+        .await?)
+}
+
+/// Changes the caller's password: the current one must be right (a wrong
+/// one counts on the account's login throttle), the new one follows the
+/// registration rules, and every other session ends at once.
+pub async fn change_password(
+    clinic: &Clinic,
+    session: &Session,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    let account = session.caller.account().ok_or(Error::Unauthenticated)?;
+    let new = crate::domain::person::Password::parse("new_password", new)
+        .map_err(|e| Error::Invalid(vec![e]))?;
+    let now = clinic.now().as_second();
+    let key = format!("login:{}", session.login);
+    reserve(clinic, &key, ThrottlePolicy::ACCOUNT, now).await?;
+    let hash = clinic
+        .store
+        .password_hash_of(account)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !auth::verify_password_async(current.to_owned(), hash).await {
+        return Err(Error::invalid("current_password", "is wrong"));
+    }
+    clinic.store.throttle_update(&key, |_| (None, ())).await?;
+    let password = new.expose().to_owned();
+    let new_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| Error::internal(&e))?
+        .map_err(|e| Error::internal(&e))?;
+    let ended = clinic
+        .store
+        .change_password(account, &new_hash, &session.token_hash, now)
+        .await?;
+    tracing::info!(account_id = %account, ended, "password changed");
+    Ok(())
 }

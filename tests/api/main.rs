@@ -19,6 +19,7 @@ mod notifications;
 mod openapi;
 mod pages;
 mod pages_notify;
+mod sessions;
 mod throttle;
 mod validation;
 mod visits;

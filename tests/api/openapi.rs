@@ -11,6 +11,10 @@ async fn the_openapi_document_lists_every_operation(backend: Backend) {
     let expected = [
         ("/api/v1/sessions", "post"),
         ("/api/v1/sessions/current", "delete"),
+        ("/api/v1/sessions", "get"),
+        ("/api/v1/sessions", "delete"),
+        ("/api/v1/sessions/{id}", "delete"),
+        ("/api/v1/me/password", "post"),
         ("/api/v1/me", "get"),
         ("/api/v1/patients", "post"),
         ("/api/v1/patients/{id}", "get"),

@@ -89,7 +89,6 @@ pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, f
     }
 }
 
-/// Logs in through the API and returns the session as a browser holds it.
 /// The session's CSRF token as a page's forms carry it (the log-out form in
 /// the header of every signed-in page).
 pub(crate) fn csrf_in(page: &Page) -> String {
@@ -112,6 +111,7 @@ pub(crate) async fn browser_of(app: &TestApp, user: &User, home: &str) -> Browse
     }
 }
 
+/// Logs in through the API and returns the session as a browser holds it.
 pub(crate) async fn browser_session(app: &TestApp, creds: serde_json::Value) -> Browser {
     let r = app.post("/api/v1/sessions", None, creds).await;
     assert_eq!(r.status, 201, "login: {}", r.body);

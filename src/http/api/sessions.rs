@@ -20,6 +20,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(list_sessions, end_other_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(change_password))
 }
 
 /// Patients log in with `phone`, doctors and admins with `email`. The body is
@@ -115,6 +118,7 @@ async fn start_session(
         login: login_of(&req)?,
         password: req.password,
         client: client.0.clone(),
+        device: client.1.clone(),
     };
     Ok(sessions::log_in(&state.clinic, creds).await?)
 }
@@ -202,4 +206,133 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<a
         patient,
         doctor,
     }))
+}
+
+/// One of my live sessions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// Names the session (not its token): `DELETE /api/v1/sessions/{id}` ends it.
+    pub id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    /// The device, as its `User-Agent` told it.
+    pub device: Option<String>,
+    /// The address it logged in from.
+    pub address: Option<String>,
+    /// The session of this request.
+    pub current: bool,
+}
+
+/// My live sessions, newest first.
+#[utoipa::path(
+    get, path = "/sessions", tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every live session of my account, in one page", body = super::Page<SessionView>),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<axum::Json<super::Page<SessionView>>> {
+    let items = sessions::list(&state.clinic, &user.session)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            id: s.id,
+            created_at: instant_text(s.created),
+            last_used_at: s.last_used.map(instant_text),
+            device: s.device,
+            address: s.address,
+            current: s.current,
+        })
+        .collect();
+    Ok(axum::Json(super::Page::all(items)))
+}
+
+/// How many sessions ended.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ended {
+    pub ended: u64,
+}
+
+/// End every session of my account but this one.
+#[utoipa::path(
+    delete, path = "/sessions", tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every other session ended; their tokens stop working at once", body = Ended),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<axum::Json<Ended>> {
+    let ended = sessions::end_others(&state.clinic, &user.session).await?;
+    Ok(axum::Json(Ended { ended }))
+}
+
+/// End one of my sessions (this one too, like logging out).
+#[utoipa::path(
+    delete, path = "/sessions/{id}", tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The session's id from GET /sessions")),
+    responses(
+        (status = 204, description = "Ended: its token stops working at once"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of mine", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn end_session(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    crate::http::extract::ApiPath(id): crate::http::extract::ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    sessions::end(&state.clinic, &user.session, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChange").finish_non_exhaustive()
+    }
+}
+
+/// Change my password; every other session of my account ends.
+#[utoipa::path(
+    post, path = "/me/password", tag = "sessions",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; this session goes on, every other one ended"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The current password is wrong, or the new one too short (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    sessions::change_password(
+        &state.clinic,
+        &user.session,
+        &req.current_password,
+        &req.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -28,10 +28,13 @@ pub enum Flash {
     WebhookOff,
     WebhookDeleted,
     CalendarRotated,
+    PasswordChanged,
+    SessionEnded,
+    OtherSessionsEnded,
 }
 
 impl Flash {
-    const ALL: [Flash; 22] = [
+    const ALL: [Flash; 25] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -54,6 +57,9 @@ impl Flash {
         Flash::WebhookOff,
         Flash::WebhookDeleted,
         Flash::CalendarRotated,
+        Flash::PasswordChanged,
+        Flash::SessionEnded,
+        Flash::OtherSessionsEnded,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -80,6 +86,9 @@ impl Flash {
             Flash::WebhookOff => "webhook_off",
             Flash::WebhookDeleted => "webhook_deleted",
             Flash::CalendarRotated => "calendar_rotated",
+            Flash::PasswordChanged => "password_changed",
+            Flash::SessionEnded => "session_ended",
+            Flash::OtherSessionsEnded => "other_sessions_ended",
         }
     }
 
@@ -122,6 +131,13 @@ impl Flash {
                 "The endpoint is turned off: it receives no events until you turn it on."
             }
             Flash::WebhookDeleted => "The endpoint and its delivery log are deleted.",
+            Flash::PasswordChanged => {
+                "Your password is changed. Everywhere else you were logged in, you are logged out."
+            }
+            Flash::SessionEnded => "That session is ended: it is logged out.",
+            Flash::OtherSessionsEnded => {
+                "Every other session is ended: only this one is logged in."
+            }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
             }

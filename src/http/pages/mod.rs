@@ -34,6 +34,7 @@
 //! [`calendar`]; the feed itself is served outside the pages' layer
 //! ([`calendar::feed_router`]), as a calendar app is no browser.
 
+pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod calendar;
@@ -80,6 +81,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(public::router())
         .merge(patient::router())
         .merge(profile::router())
+        .merge(account::router())
         .merge(visits::router())
         .merge(calendar::router())
         .merge(room::router())

@@ -214,6 +214,7 @@ async fn login(
         },
         password: form.password,
         client: client.0,
+        device: client.1,
     };
     match sessions::log_in(&state.clinic, creds).await {
         Ok(session) => {
@@ -309,6 +310,7 @@ async fn signup(
                 login: Login::Phone(patient.phone),
                 password: std::mem::take(&mut form.password),
                 client: client.0,
+                device: client.1,
             };
             let session = sessions::log_in(&state.clinic, creds).await?;
             Ok(logged_in(&state, &session, "/doctors", Flash::Welcome))

@@ -129,16 +129,19 @@ impl Viewer {
                     ("/doctors", "Find a doctor", "doctors"),
                     ("/appointments", "My appointments", "appointments"),
                     ("/profile", "Profile", "profile"),
+                    ("/account", "Account", "account"),
                 ],
                 Some(Role::Doctor) => &[
                     ("/doctor/week", "My week", "week"),
                     ("/doctor/hours", "Working hours", "hours"),
+                    ("/account", "Account", "account"),
                 ],
                 Some(Role::Admin) => &[
                     ("/admin", "Dashboard", "dashboard"),
                     ("/admin/doctors", "Doctors", "admin-doctors"),
                     ("/admin/appointments", "Appointments", "admin-appointments"),
                     ("/admin/webhooks", "Webhooks", "admin-webhooks"),
+                    ("/account", "Account", "account"),
                 ],
             };
         Layout {
