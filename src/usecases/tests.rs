@@ -302,6 +302,7 @@ async fn login_reserves_attempts_so_a_crowd_of_guesses_gets_at_most_five(clinic:
         login: sessions::Login::Phone("+12025550171".into()),
         password: password.into(),
         client: "203.0.113.9".into(),
+        device: None,
     };
     let mut tasks = Vec::new();
     for _ in 0..40 {
