@@ -481,6 +481,12 @@ pub struct Settings {
     /// (only behind a reverse proxy you trust).
     #[arg(long, env = "MEDIMEET_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// The bearer token Prometheus sends to read `GET /metrics` (at least 16
+    /// characters). A secret: never logged. None: `/metrics` is not served
+    /// (404).
+    #[arg(long, env = "MEDIMEET_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -508,6 +514,7 @@ impl Default for Settings {
             phone_region: defaults::PHONE_REGION,
             secure_cookies: false,
             trust_forwarded_for: false,
+            metrics_token: None,
         }
     }
 }
@@ -683,5 +690,17 @@ mod tests {
             .is_err()
         );
         assert!(settings_from(&["--turn-secret", "short"]).is_err());
+    }
+
+    #[test]
+    fn the_metrics_token_is_long_and_never_shown() {
+        let s = settings_from(&["--metrics-token", "a-scraper-token-0123"]).unwrap();
+        assert_eq!(
+            s.metrics_token.as_ref().map(Secret::expose),
+            Some("a-scraper-token-0123")
+        );
+        assert!(!format!("{s:?}").contains("a-scraper"), "{s:?}");
+        assert!(settings_from(&["--metrics-token", "too-short"]).is_err());
+        assert_eq!(settings_from(&[]).unwrap().metrics_token, None);
     }
 }

@@ -18,12 +18,14 @@
 //!   same operations and map the same error to page messages.
 //! - [`startup`]: building and running the server; [`demo`]: a demo clinic.
 //! - [`config`], [`clock`]: settings and the one place that reads the time.
+//! - [`metrics`]: the counters and gauges of `GET /metrics`, behind a facade.
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod notify;
 pub mod startup;
 pub mod store;

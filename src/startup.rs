@@ -70,7 +70,8 @@ impl Application {
         Ok(Self {
             listener,
             state: AppState {
-                clinic: Clinic::new(store, clock, Arc::new(settings)),
+                clinic: Clinic::new(store, clock, Arc::new(settings))
+                    .map_err(|e| StartupError::Config(e.to_string()))?,
             },
             channels,
             worker: true,
@@ -143,7 +144,8 @@ pub async fn run_worker(
         .map_err(StartupError::Config)?;
     let store = Store::connect(&cfg.database).await?;
     store.migrate().await?;
-    let clinic = Clinic::new(store, clock, Arc::new(cfg.settings.clone()));
+    let clinic = Clinic::new(store, clock, Arc::new(cfg.settings.clone()))
+        .map_err(|e| StartupError::Config(e.to_string()))?;
     let (stop_worker, stop) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(crate::notify::worker::run(clinic.clone(), channels, stop));
     tracing::info!(

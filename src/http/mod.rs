@@ -14,13 +14,14 @@ mod test_clock;
 
 use crate::usecases::Clinic;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{HeaderValue, Request, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use error::ApiError;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -68,13 +69,18 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(metrics_route(&state))
         .merge(pages::router(&state))
         .nest("/fhir", fhir::router())
         .merge(pages::calendar::feed_router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         .merge(docs)
+        // Last of the routes: every route's requests carry their template
+        // out to `count_request` (decision 0016).
+        .route_layer(middleware::from_fn(matched_route))
+        .layer(middleware::from_fn_with_state(state, count_request))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -104,6 +110,71 @@ pub fn app(state: AppState) -> Router {
                     );
                 }),
         )
+}
+
+/// `GET /metrics`, only when a token is set: without one the address is
+/// unknown, with the very answer of any unknown address.
+fn metrics_route(state: &AppState) -> Router<AppState> {
+    if state.clinic.settings().metrics_token.is_some() {
+        Router::new().route("/metrics", get(metrics))
+    } else {
+        Router::new()
+    }
+}
+
+/// The Prometheus text, to the bearer of the metrics token.
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let text = crate::usecases::operations::scrape(&state.clinic, bearer).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    ))
+}
+
+/// Hands the matched route's template (`/api/v1/appointments/{id}`) to the
+/// response, where [`count_request`] reads it; requests no route matched
+/// never pass here.
+async fn matched_route(req: Request<axum::body::Body>, next: Next) -> axum::response::Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut res = next.run(req).await;
+    if let Some(route) = route {
+        res.extensions_mut().insert(route);
+    }
+    res
+}
+
+/// Counts every request by method, route template and status, with its
+/// latency. Never the path as sent: ids and tokens stay out of the labels.
+async fn count_request(
+    State(state): State<AppState>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let route = res
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
+    state.clinic.metrics().request(
+        &method,
+        route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    res
 }
 
 /// The path as the request log shows it: a calendar feed's secret token

@@ -385,6 +385,23 @@ impl Store {
         Ok(())
     }
 
+    /// How much of each connection pool is in use now (`main` on
+    /// PostgreSQL; `read` and `write` on SQLite).
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> PoolUse {
+            PoolUse {
+                pool: name,
+                open: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match self {
+            Store::Sqlite { read, write, .. } => vec![of("read", read), of("write", write)],
+            Store::Postgres(pool) => vec![of("main", pool)],
+        }
+    }
+
     /// Closes every connection (on shutdown).
     pub async fn close(&self) {
         match self {
@@ -395,6 +412,17 @@ impl Store {
             Store::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// One connection pool's use (see [`Store::pool_use`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub pool: &'static str,
+    /// Connections open, busy or idle.
+    pub open: u32,
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
 }
 
 /// Queues a transaction behind other writers of the same doctor's bookings.

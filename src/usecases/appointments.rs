@@ -84,8 +84,20 @@ async fn slot_at(
 /// Books one of the doctor's free slots for the calling patient: the slot must
 /// be one the generator offers (`NotAFreeSlot`) and still free (`SlotTaken`,
 /// also when the database catches a racing booking). With an idempotency key
-/// a retry gets the first answer.
+/// a retry gets the first answer. New bookings and conflicts are counted
+/// (`/metrics`); a replayed answer is not a new booking.
 pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<Appointment> {
+    let result = try_book(clinic, caller, req).await;
+    match &result {
+        Ok((_, true)) => clinic.metrics().booked(),
+        Err(Error::Conflict(Conflict::SlotTaken)) => clinic.metrics().booking_conflict(),
+        _ => {}
+    }
+    result.map(|(a, _)| a)
+}
+
+/// [`book`], and whether the appointment is new (not a replay).
+async fn try_book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<(Appointment, bool)> {
     let Caller::Patient { account, patient } = *caller else {
         return Err(Error::Forbidden("Only patients can book visits."));
     };
@@ -112,7 +124,7 @@ pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<App
             if let Some((account, key, hash)) = idempotency
                 && let Some(outcome) = clinic.store.replay_booking(account, key, hash).await?
             {
-                return booked(outcome);
+                return booked(outcome).map(|a| (a, false));
             }
             // The slot may be the caller's own hold ($hold), or a hold that
             // ran out and awaits the worker's sweep (decision 0015).
@@ -142,9 +154,11 @@ pub async fn book(clinic: &Clinic, caller: &Caller, req: &Booking) -> Result<App
             .book_held(&booking, caller.account(), now)
             .await?;
         tracing::info!(appointment_id = %row.id, doctor_id = %row.doctor_id, "booked a held slot");
-        return Ok(row);
+        return Ok((row, true));
     }
-    booked(clinic.store.book(&booking, caller.account(), now).await?)
+    let outcome = clinic.store.book(&booking, caller.account(), now).await?;
+    let new = matches!(outcome, BookOutcome::Created(_));
+    booked(outcome).map(|a| (a, new))
 }
 
 /// The version of a visit the caller may see: how many changes it has had

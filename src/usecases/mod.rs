@@ -24,6 +24,7 @@
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
 //! - [`webhooks`]: the clinic's webhook endpoints and the delivery queue (admins).
+//! - [`operations`]: the figures `GET /metrics` shows (queue, database pools).
 
 pub mod appointments;
 pub mod calendar;
@@ -31,6 +32,7 @@ pub mod clinic;
 pub mod doctors;
 pub mod error;
 pub mod notifications;
+pub mod operations;
 pub mod patients;
 pub mod schedule;
 pub mod sessions;
@@ -42,6 +44,7 @@ pub use error::{Conflict, Error, Refusal, Result, Thing};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::metrics::{Metrics, MetricsError};
 use crate::store::{Hub, Store};
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -55,16 +58,29 @@ pub struct Clinic {
     settings: Arc<Settings>,
     /// This instance's delivery of the video visits' relayed signals.
     hub: Hub,
+    /// This instance's counters (bookings, logins, requests) for `/metrics`.
+    metrics: Metrics,
 }
 
 impl Clinic {
-    pub fn new(store: Store, clock: Clock, settings: Arc<Settings>) -> Self {
-        Self {
+    /// Fails only if the metrics registry cannot be built (a bug).
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        settings: Arc<Settings>,
+    ) -> std::result::Result<Self, MetricsError> {
+        Ok(Self {
             store,
             clock,
             settings,
             hub: Hub::new(),
-        }
+            metrics: Metrics::new()?,
+        })
+    }
+
+    /// This instance's counters, for the faces that count requests.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn now(&self) -> Timestamp {

@@ -5,6 +5,7 @@ use crate::auth;
 use crate::domain::caller::Role;
 use crate::domain::person::{Email, Phone, PhoneRegion};
 use crate::domain::throttle::ThrottlePolicy;
+use crate::metrics::LoginOutcome;
 use crate::store::SessionUser;
 use jiff::{SignedDuration, Timestamp};
 
@@ -79,8 +80,23 @@ async fn reserve(clinic: &Clinic, key: &str, policy: ThrottlePolicy, now: i64) -
 /// Checks the credentials and opens a session. Each attempt is reserved on
 /// the address's and the account's throttle before the password is checked
 /// (see [`crate::domain::throttle`]), so a crowd of guesses at once gets at
-/// most the limit evaluated.
+/// most the limit evaluated. Every attempt is counted by its outcome
+/// (`/metrics`), never by who tried.
 pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
+    let result = check_and_open(clinic, creds).await;
+    let outcome = match &result {
+        Ok(_) => Some(LoginOutcome::Ok),
+        Err(Error::BadCredentials) => Some(LoginOutcome::Failed),
+        Err(Error::TooManyAttempts { .. }) => Some(LoginOutcome::Throttled),
+        Err(_) => None,
+    };
+    if let Some(o) = outcome {
+        clinic.metrics().login(o);
+    }
+    result
+}
+
+async fn check_and_open(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
     let now = clinic.now();
     let secs = now.as_second();
     let settings = clinic.settings();

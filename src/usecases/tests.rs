@@ -11,7 +11,7 @@ use std::sync::Arc;
 async fn clinic_on(backend: Backend) -> (Clinic, Guard) {
     let (store, guard) = test_db::fresh(backend).await;
     (
-        Clinic::new(store, Clock::default(), Arc::new(Default::default())),
+        Clinic::new(store, Clock::default(), Arc::new(Default::default())).unwrap(),
         guard,
     )
 }
