@@ -26,13 +26,15 @@ fuzz() {
         -d '{"email":"admin@medimeet.test","password":"admin-demo-pass"}' |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
     echo "== schemathesis on $2"
-    # Logging out would end the session the fuzzer uses: that one is covered by
-    # the integration tests instead.
+    # Logging out, or ending a session by its id (which the stateful phase
+    # learns from GET /sessions), would end the session the fuzzer uses:
+    # those are covered by the integration tests instead.
     PYTHONPATH=scripts SCHEMATHESIS_HOOKS=fuzz_hooks \
         schemathesis --config-file scripts/schemathesis.toml run "$base/api/v1/openapi.json" --url "$base" \
         -H "Authorization: Bearer $token" \
         --checks all --exclude-checks positive_data_acceptance \
         --exclude-path /api/v1/sessions/current \
+        --exclude-path '/api/v1/sessions/{id}' \
         --max-examples 25 --seed 20261124 --no-color
     stop_demo_server
 }
