@@ -231,14 +231,24 @@ impl CurrentUser {
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` header value; the
+/// scheme's name is matched without regard to case (RFC 9110 §11.1).
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Reads the session token from `Authorization: Bearer` or the session cookie;
 /// the flag says whether it came from the cookie.
 pub fn session_token(parts: &Parts) -> Option<(String, bool)> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION)
         && let Ok(s) = v.to_str()
-        && let Some(t) = s.strip_prefix("Bearer ")
+        && let Some(t) = bearer(s)
     {
-        return Some((t.trim().to_owned(), false));
+        return Some((t.to_owned(), false));
     }
     for v in parts.headers.get_all(header::COOKIE) {
         let Ok(s) = v.to_str() else { continue };
@@ -363,6 +373,16 @@ impl FromRequestParts<AppState> for ClientAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        for v in ["Bearer abc", "bearer abc", "BEARER  abc ", " Bearer abc"] {
+            assert_eq!(bearer(v), Some("abc"), "{v:?}");
+        }
+        for v in ["Basic abc", "Bearer ", "Bearerabc", "", "Token abc"] {
+            assert_eq!(bearer(v), None, "{v:?}");
+        }
+    }
     use crate::http::api::doctors::hours::AvailabilityDoc;
     use crate::http::api::patients::UpdatePatient;
     use serde_json::json;

@@ -130,8 +130,7 @@ async fn metrics(
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(extract::bearer);
     let text = crate::usecases::operations::scrape(&state.clinic, bearer).await?;
     Ok((
         [

@@ -169,6 +169,18 @@ async fn only_the_tokens_bearer_reads_metrics(backend: Backend) {
             .await
             .assert_problem(401, "unauthenticated");
     }
+    // The scheme's name is not case-sensitive (RFC 9110).
+    let lower = format!("bearer {TOKEN}");
+    let r = app
+        .call_with(
+            Method::GET,
+            "/metrics",
+            None,
+            None,
+            &[("authorization", lower.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, 200);
     let text = scrape_text(&app).await;
     let (types, samples) = parse(&text);
     // Every family the README lists, with its type.

@@ -47,6 +47,18 @@ async fn my_sessions_are_listed_and_end_at_once(backend: Backend) {
 
     let r = app.get("/api/v1/sessions", Some(&laptop)).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // Any case of the scheme's name will do (RFC 9110).
+    let lower = format!("bearer {laptop}");
+    let me = app
+        .call_with(
+            Method::GET,
+            "/api/v1/me",
+            None,
+            None,
+            &[("authorization", lower.as_str())],
+        )
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
     let list = items(&r);
     assert_eq!(list.len(), 3, "{}", r.body);
     let mine: Vec<&Value> = list.iter().filter(|s| s["current"] == true).collect();

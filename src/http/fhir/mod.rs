@@ -215,9 +215,7 @@ impl FromRequestParts<AppState> for FhirCaller {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(crate::http::extract::bearer)
             .ok_or_else(|| FhirError::from(Error::Unauthenticated))?;
         match crate::usecases::sessions::session(&state.clinic, token).await? {
             Some(session) => Ok(Self(session.caller)),
