@@ -1,22 +1,11 @@
 // Every page, as each kind of visitor: no serious or critical axe-core
 // violations, no script or CSP errors, and no sideways scrolling on a phone or
 // at 200% zoom (a 1280-pixel window zoomed to 200% lays out like 640 pixels).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, login, checkA11y, assertNoProblems, doctorPath, freeTimes, DEMO } from './helpers.mjs';
+import { useServerAndBrowser, newPage, login, checkA11y, assertNoProblems, doctorPath, freeTimes, DEMO } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function scan(page, url, path, { widths = [1280, 640, 375] } = {}) {
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -33,8 +22,8 @@ async function scan(page, url, path, { widths = [1280, 640, 375] } = {}) {
 }
 
 test('the public pages are accessible', async () => {
-  const { url } = server;
-  const page = await newPage(chromium.browser);
+  const { url } = env.server;
+  const page = await newPage(env.chromium.browser);
   const okafor = await doctorPath(page, url, 'Amara Okafor');
   for (const path of ['/', '/login', '/login?expired=1&next=/appointments', '/signup', '/doctors',
     '/doctors?specialty=Pediatrics', okafor]) {
@@ -67,8 +56,8 @@ test('the public pages are accessible', async () => {
 });
 
 test('the patient pages are accessible', async () => {
-  const { url } = server;
-  const page = await newPage(chromium.browser);
+  const { url } = env.server;
+  const page = await newPage(env.chromium.browser);
   await login(page, url, DEMO.patient.login, DEMO.patient.password);
   await scan(page, url, '/appointments');
   await scan(page, url, await doctorPath(page, url, 'Sofia Martins'));
@@ -89,8 +78,8 @@ test('the patient pages are accessible', async () => {
 });
 
 test('the doctor pages are accessible', async () => {
-  const { url } = server;
-  const page = await newPage(chromium.browser);
+  const { url } = env.server;
+  const page = await newPage(env.chromium.browser);
   await login(page, url, 'amara.okafor@medimeet.test', DEMO.doctorPassword);
   await scan(page, url, '/doctor/week');
   await scan(page, url, '/doctor/week?start=2026-01-05');
@@ -115,8 +104,8 @@ test('the doctor pages are accessible', async () => {
 });
 
 test('the admin pages are accessible', async () => {
-  const { url } = server;
-  const page = await newPage(chromium.browser);
+  const { url } = env.server;
+  const page = await newPage(env.chromium.browser);
   await login(page, url, DEMO.admin.login, DEMO.admin.password);
   for (const path of ['/admin', '/admin/doctors', '/admin/doctors/new']) {
     await scan(page, url, path);

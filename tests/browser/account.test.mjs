@@ -1,22 +1,11 @@
 // The account page (issue 12): a patient sees where they are logged in, ends
 // another session, and changes their password, which logs the other places
 // out. The real binary, in a real browser.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, newPhone } from './helpers.mjs';
+import { useServerAndBrowser, newPage, nav, login, checkA11y, assertNoProblems, newPhone } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 /** Logs in through the API as another device: its token. */
 async function otherDevice(url, phone, password, device) {
@@ -35,7 +24,7 @@ async function alive(url, token) {
 }
 
 test('a patient ends a session they do not recognize, then changes the password', async () => {
-  const { url } = server;
+  const { url } = env.server;
   const phone = newPhone();
   const first = 'first long password';
   const r = await fetch(`${url}/api/v1/patients`, {
@@ -48,7 +37,7 @@ test('a patient ends a session they do not recognize, then changes the password'
   const stranger = await otherDevice(url, phone, first, 'Strange Browser 1.0');
   const tablet = await otherDevice(url, phone, first, 'My Tablet 2.0');
 
-  const page = await newPage(chromium.browser);
+  const page = await newPage(env.chromium.browser);
   await login(page, url, phone, first);
   await nav(page, 'Account');
   assert.equal(new URL(page.url()).pathname, '/account');

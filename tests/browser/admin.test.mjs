@@ -1,25 +1,14 @@
 // An admin looks at the dashboard, adds a doctor (who then shows up in the
 // patients' search), edits and deactivates them, and filters appointments.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, dayName, DEMO } from './helpers.mjs';
+import { useServerAndBrowser, newPage, nav, login, checkA11y, assertNoProblems, dayName, DEMO } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('an admin adds a doctor who then appears in the patients\' search', async () => {
-  const { url } = server;
-  const admin = await newPage(chromium.browser, { timezoneId: 'America/Chicago' });
+  const { url } = env.server;
+  const admin = await newPage(env.chromium.browser, { timezoneId: 'America/Chicago' });
   await login(admin, url, DEMO.admin.login, DEMO.admin.password);
   assert.equal(new URL(admin.url()).pathname, '/admin');
   assert.ok(await admin.getByRole('heading', { name: 'Clinic dashboard' }).isVisible());
@@ -76,7 +65,7 @@ test('an admin adds a doctor who then appears in the patients\' search', async (
   await admin.getByText('Your working hours are saved.').waitFor();
 
   // A patient (not even logged in) finds them by specialty.
-  const visitor = await newPage(chromium.browser, { timezoneId: 'Europe/Madrid' });
+  const visitor = await newPage(env.chromium.browser, { timezoneId: 'Europe/Madrid' });
   await visitor.goto(`${url}/doctors`);
   await visitor.getByLabel('Specialty').selectOption('Rheumatology');
   await visitor.getByRole('button', { name: 'Search' }).click();

@@ -2,22 +2,11 @@
 // their profile, a calendar app (here: a plain HTTP client with no cookies)
 // reads it, and "Get a new link" retires it. The real binary, in a real
 // browser.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, doctorPath, freeTimes, DEMO } from './helpers.mjs';
+import { useServerAndBrowser, newPage, nav, login, checkA11y, assertNoProblems, doctorPath, freeTimes, DEMO } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 /** What a calendar app gets at `feedUrl`: no session, no cookies. */
 async function subscribe(feedUrl) {
@@ -26,8 +15,8 @@ async function subscribe(feedUrl) {
 }
 
 test('a patient copies their calendar feed URL, and a new link retires it', async () => {
-  const { url } = server;
-  const page = await newPage(chromium.browser, { timezoneId: 'Europe/Paris' });
+  const { url } = env.server;
+  const page = await newPage(env.chromium.browser, { timezoneId: 'Europe/Paris' });
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
   await login(page, url, DEMO.patient.login, DEMO.patient.password);
 

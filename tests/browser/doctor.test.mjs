@@ -8,26 +8,15 @@
 // started up to an hour ago) is still ahead of the server and bookable; then
 // two hours forward again, so the visit has started and the doctor completes
 // it at once.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, freeTimes, moveClock, DEMO } from './helpers.mjs';
+import { useServerAndBrowser, newPage, nav, login, checkA11y, assertNoProblems, freeTimes, moveClock, DEMO } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('a doctor sets working hours, sees a new booking in the week and completes it', async () => {
-  const { url } = server;
-  const doctor = await newPage(chromium.browser, { timezoneId: 'Europe/London' });
+  const { url } = env.server;
+  const doctor = await newPage(env.chromium.browser, { timezoneId: 'Europe/London' });
   await login(doctor, url, 'james.whitaker@medimeet.test', DEMO.doctorPassword);
   assert.equal(new URL(doctor.url()).pathname, '/doctor/week');
   assert.ok(await doctor.getByRole('heading', { name: /My week/ }).isVisible());
@@ -80,7 +69,7 @@ test('a doctor sets working hours, sees a new booking in the week and completes 
   // A patient books the slot that is under way right now (it started less
   // than an hour ago): the server's clock goes two hours back first.
   await moveClock(url, -2 * 3600);
-  const patient = await newPage(chromium.browser, { timezoneId: 'Europe/London' });
+  const patient = await newPage(env.chromium.browser, { timezoneId: 'Europe/London' });
   await login(patient, url, DEMO.patient.login, DEMO.patient.password);
   await patient.goto(`${url}/doctors?q=Whitaker`);
   await patient.getByRole('link', { name: 'See times & book with Dr. James Whitaker' }).click();

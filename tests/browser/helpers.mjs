@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
@@ -190,4 +191,21 @@ export function newPhone() {
   phoneSeq += 1;
   const n = (Date.now() % 9000) + phoneSeq * 7;
   return `+1312555${String(1000 + (n % 9000)).padStart(4, '0')}`;
+}
+
+/**
+ * One medimeet server and one browser for a test file: started before its
+ * tests, stopped after them. The tests read `env.server` and `env.chromium`.
+ */
+export function useServerAndBrowser(serverEnv = {}, launchArgs = []) {
+  const env = {};
+  before(async () => {
+    env.server = await startServer(serverEnv);
+    env.chromium = await launch(launchArgs);
+  });
+  after(async () => {
+    await env.chromium?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

@@ -1,22 +1,11 @@
 // Notifications' pages (issue 10): a patient chooses how the clinic reaches
 // them on their profile; an admin adds, tests, rotates and deletes a webhook
 // endpoint and reads the queue. The real binary, in a real browser.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, login, checkA11y, assertNoProblems, newPhone, DEMO } from './helpers.mjs';
+import { useServerAndBrowser, newPage, nav, login, checkA11y, assertNoProblems, newPhone, DEMO } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 /** The signed-in patient's profile as the API reads it (the browser's cookie). */
 async function apiProfile(page, url) {
@@ -29,8 +18,8 @@ async function apiProfile(page, url) {
 }
 
 test('a patient turns text messages off on their profile, and it stays off', async () => {
-  const { url } = server;
-  const page = await newPage(chromium.browser, { timezoneId: 'Europe/Paris' });
+  const { url } = env.server;
+  const page = await newPage(env.chromium.browser, { timezoneId: 'Europe/Paris' });
   await login(page, url, DEMO.patient.login, DEMO.patient.password);
   await nav(page, 'Profile');
   assert.equal(new URL(page.url()).pathname, '/profile');
@@ -71,7 +60,7 @@ test('a patient turns text messages off on their profile, and it stays off', asy
 });
 
 test('a patient without an email address cannot choose email, and is told why', async () => {
-  const { url } = server;
+  const { url } = env.server;
   const phone = newPhone();
   const r = await fetch(`${url}/api/v1/patients`, {
     method: 'POST',
@@ -80,7 +69,7 @@ test('a patient without an email address cannot choose email, and is told why', 
       password: 'a long enough password', date_of_birth: '1988-08-08' }),
   });
   assert.equal(r.status, 201);
-  const page = await newPage(chromium.browser);
+  const page = await newPage(env.chromium.browser);
   await login(page, url, phone, 'a long enough password');
   await nav(page, 'Profile');
   assert.ok(await page.getByText('None on file').isVisible());
@@ -101,8 +90,8 @@ test('a patient without an email address cannot choose email, and is told why', 
 });
 
 test('an admin adds a webhook endpoint, sees its secret once, tests, rotates and deletes it', async () => {
-  const { url } = server;
-  const admin = await newPage(chromium.browser, { timezoneId: 'America/Chicago' });
+  const { url } = env.server;
+  const admin = await newPage(env.chromium.browser, { timezoneId: 'America/Chicago' });
   await login(admin, url, DEMO.admin.login, DEMO.admin.password);
   await nav(admin, 'Webhooks');
   assert.equal(new URL(admin.url()).pathname, '/admin/webhooks');

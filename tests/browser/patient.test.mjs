@@ -1,26 +1,15 @@
 // A new patient signs up, finds a doctor by specialty, books a visit, sees it
 // under My appointments, reschedules it and cancels it: the real binary, in a
 // real browser.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, nav, checkA11y, assertNoProblems, newPhone, freeTimes } from './helpers.mjs';
+import { useServerAndBrowser, newPage, nav, checkA11y, assertNoProblems, newPhone, freeTimes } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('a patient signs up, books, reschedules and cancels a visit', async () => {
-  const page = await newPage(chromium.browser, { timezoneId: 'Europe/Paris' });
-  const { url } = server;
+  const page = await newPage(env.chromium.browser, { timezoneId: 'Europe/Paris' });
+  const { url } = env.server;
 
   // Sign up: an empty form first, so every field says what is wrong.
   await page.goto(`${url}/`);
@@ -126,8 +115,8 @@ test('a patient signs up, books, reschedules and cancels a visit', async () => {
 });
 
 test('an expired session sends the patient to log in again, with a message', async () => {
-  const page = await newPage(chromium.browser);
-  const { url } = server;
+  const page = await newPage(env.chromium.browser);
+  const { url } = env.server;
   await page.goto(`${url}/`);
   await page.getByRole('button', { name: 'Continue as demo patient' }).click();
   await page.waitForURL(`${url}/doctors`);

@@ -1,21 +1,10 @@
 // Two patients race for the same slot in two browsers: one gets it, the other
 // is told it was just taken and books another time.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, checkA11y, assertNoProblems, newPhone, doctorPath, freeTimes } from './helpers.mjs';
+import { useServerAndBrowser, newPage, checkA11y, assertNoProblems, newPhone, doctorPath, freeTimes } from './helpers.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launch();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function signUp(page, url, first) {
   await page.goto(`${url}/signup`);
@@ -29,9 +18,9 @@ async function signUp(page, url, first) {
 }
 
 test('two patients race for one slot: the second is told it was just taken', async () => {
-  const { url } = server;
-  const alice = await newPage(chromium.browser, { timezoneId: 'Asia/Tokyo' });
-  const bob = await newPage(chromium.browser, { timezoneId: 'America/Los_Angeles' });
+  const { url } = env.server;
+  const alice = await newPage(env.chromium.browser, { timezoneId: 'Asia/Tokyo' });
+  const bob = await newPage(env.chromium.browser, { timezoneId: 'America/Los_Angeles' });
   await signUp(alice, url, 'Alice');
   await signUp(bob, url, 'Bob');
 
