@@ -6,7 +6,7 @@ use super::appointments::{RawAppointment, select_appointment};
 use super::{Result, Store, StoreError, audit, begin_write, on_read, on_write};
 use crate::domain::appointment::Appointment;
 use crate::domain::caller::Role;
-use crate::domain::ids::{AccountId, AppointmentId, DoctorId, PatientId};
+use crate::domain::ids::{AccountId, DoctorId, PatientId};
 
 /// Whose feed an account would have, and which URL of it is current.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,18 +158,5 @@ impl Store {
             }
         });
         rows.into_iter().map(VersionedVisit::try_from).collect()
-    }
-
-    /// A visit's version: how many notification events it has had.
-    pub async fn visit_version(&self, id: AppointmentId) -> Result<i64> {
-        on_read!(self, pool => {
-            let (n,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM notification_event WHERE appointment_id = $1",
-            )
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
-            Ok(n)
-        })
     }
 }

@@ -195,7 +195,7 @@ pub struct Hold {
 }
 
 fn hold_of(row: crate::store::HoldRow) -> Result<Hold> {
-    let t = |s: i64| Timestamp::from_second(s).map_err(|e| Error::internal(&e));
+    let t = super::stored_instant;
     Ok(Hold {
         id: row.id,
         doctor_id: row.doctor_id,

@@ -172,7 +172,7 @@ pub async fn visit_event(
     id: AppointmentId,
 ) -> Result<CalendarEvents> {
     let a = appointments::read(clinic, caller, id).await?;
-    let version = clinic.store.visit_version(id).await?;
+    let version = clinic.store.event_count(id).await?;
     let audience = if matches!(caller, Caller::Patient { .. }) {
         Audience::Patient
     } else {

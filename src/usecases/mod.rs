@@ -125,6 +125,11 @@ impl Clinic {
     }
 }
 
+/// A stored instant (Unix seconds); one out of range is impossible data.
+pub(crate) fn stored_instant(secs: i64) -> Result<Timestamp> {
+    Timestamp::from_second(secs).map_err(|e| Error::internal(&e))
+}
+
 /// How many items a list returns at most, 1 to 200 (default 50).
 pub fn page_limit(limit: Option<i64>) -> Result<i64> {
     match limit {

@@ -376,8 +376,7 @@ fn periods(pairs: Vec<(i64, i64)>) -> Result<Vec<Period>> {
     pairs
         .into_iter()
         .map(|(s, e)| {
-            let s = Timestamp::from_second(s).map_err(|e| Error::internal(&e))?;
-            let e = Timestamp::from_second(e).map_err(|e| Error::internal(&e))?;
+            let (s, e) = (super::stored_instant(s)?, super::stored_instant(e)?);
             Period::new(s, e).map_err(|e| Error::internal(&e))
         })
         .collect()

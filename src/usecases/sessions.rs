@@ -254,7 +254,7 @@ fn session_id(token_hash: &str) -> String {
 pub async fn list(clinic: &Clinic, session: &Session) -> Result<Vec<SessionInfo>> {
     let account = session.caller.account().ok_or(Error::Unauthenticated)?;
     let now = clinic.now().as_second();
-    let at = |s: i64| Timestamp::from_second(s).map_err(|e| Error::internal(&e));
+    let at = super::stored_instant;
     clinic
         .store
         .sessions_of(account, now)

@@ -3,7 +3,7 @@
 //! went out, what failed and what died.
 
 use super::doctors::require_admin;
-use super::{Clinic, Error, Result, Thing};
+use super::{Clinic, Error, Result, Thing, stored_instant};
 use crate::domain::caller::Caller;
 use crate::store::{DeliveryLog, QueueFigures, WebhookRow};
 use jiff::Timestamp;
@@ -65,27 +65,24 @@ pub struct QueueReport {
     pub dead: Vec<Delivery>,
 }
 
-fn instant(s: i64) -> Timestamp {
-    Timestamp::from_second(s).unwrap_or_default()
-}
-
-fn webhook(row: WebhookRow, now: Timestamp) -> Webhook {
-    Webhook {
+fn webhook(row: WebhookRow, now: Timestamp) -> Result<Webhook> {
+    Ok(Webhook {
         id: row.id,
         url: row.url,
         events: super::notifications::split_events(&row.events),
         active: row.active,
         disabled_reason: row.disabled_reason,
-        created_at: instant(row.created_at),
+        created_at: stored_instant(row.created_at)?,
         previous_secret_until: row
             .previous_until
             .filter(|u| *u > now.as_second())
-            .map(instant),
-    }
+            .map(stored_instant)
+            .transpose()?,
+    })
 }
 
-fn delivery(row: DeliveryLog) -> Delivery {
-    Delivery {
+fn delivery(row: DeliveryLog) -> Result<Delivery> {
+    Ok(Delivery {
         id: row.id,
         message_id: row.message_id,
         channel: row.channel,
@@ -96,10 +93,10 @@ fn delivery(row: DeliveryLog) -> Delivery {
         state: row.state,
         attempts: row.attempts,
         last_error: row.last_error,
-        due_at: instant(row.due_at),
-        sent_at: row.sent_at.map(instant),
-        created_at: instant(row.created_at),
-    }
+        due_at: stored_instant(row.due_at)?,
+        sent_at: row.sent_at.map(stored_instant).transpose()?,
+        created_at: stored_instant(row.created_at)?,
+    })
 }
 
 /// The URL as given, if it is an `http(s)` URL with a host.
@@ -171,25 +168,25 @@ pub async fn create(
         .store
         .create_webhook(&url, &events, &secret, actor, now.as_second())
         .await?;
-    Ok((webhook(found(clinic, id).await?, now), secret))
+    Ok((webhook(found(clinic, id).await?, now)?, secret))
 }
 
 /// Every endpoint.
 pub async fn list(clinic: &Clinic, caller: &Caller) -> Result<Vec<Webhook>> {
     require_admin(caller)?;
     let now = clinic.now();
-    Ok(clinic
+    clinic
         .store
         .webhooks()
         .await?
         .into_iter()
         .map(|w| webhook(w, now))
-        .collect())
+        .collect()
 }
 
 pub async fn get(clinic: &Clinic, caller: &Caller, id: i64) -> Result<Webhook> {
     require_admin(caller)?;
-    Ok(webhook(found(clinic, id).await?, clinic.now()))
+    webhook(found(clinic, id).await?, clinic.now())
 }
 
 /// Changes the events, and turns the endpoint on or off.
@@ -270,13 +267,13 @@ pub async fn deliveries(
     require_admin(caller)?;
     let limit = super::page_limit(limit)?;
     found(clinic, id).await?;
-    Ok(clinic
+    clinic
         .store
         .webhook_deliveries(id, limit)
         .await?
         .into_iter()
         .map(delivery)
-        .collect())
+        .collect()
 }
 
 /// The queue now and the latest dead deliveries (admins).
@@ -295,7 +292,7 @@ pub(crate) async fn queue_report(clinic: &Clinic) -> Result<QueueReport> {
         .await?
         .into_iter()
         .map(delivery)
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(QueueReport {
         oldest_due_age_secs: figures.oldest_due_at.map_or(0, |d| (now - d).max(0)),
         figures,
