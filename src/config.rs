@@ -11,6 +11,7 @@
 //! `Default` impls both read it. Ranges are checked by the flag parser, so a
 //! bad value stops start-up with a message naming the flag.
 
+use crate::domain::limits::RateLimit;
 use crate::domain::person::PhoneRegion;
 use clap::Args;
 use jiff::SignedDuration;
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 
 /// The default of every setting that has one.
 pub mod defaults {
+    use crate::domain::limits::RateLimit;
     use crate::domain::person::PhoneRegion;
     use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
@@ -35,6 +37,12 @@ pub mod defaults {
     pub const DELIVERY_LEASE_SECONDS: i64 = 120;
     pub const MAIL_FROM: &str = "medimeet <no-reply@medimeet.invalid>";
     pub const PHONE_REGION: PhoneRegion = PhoneRegion::US;
+    // Abuse limits (decision 0023).
+    pub const SIGNUPS_PER_ADDRESS: RateLimit = RateLimit::per_hour(10);
+    pub const BOOKINGS_PER_ACCOUNT: RateLimit = RateLimit::per_hour(30);
+    pub const BOOKINGS_PER_ADDRESS: RateLimit = RateLimit::per_hour(300);
+    pub const CHAT_PER_ACCOUNT: RateLimit = RateLimit::per_minute(20);
+    pub const CHAT_PER_ADDRESS: RateLimit = RateLimit::per_minute(120);
 }
 
 /// Everything `serve` runs with.
@@ -487,6 +495,28 @@ pub struct Settings {
     /// (404).
     #[arg(long, env = "MEDIMEET_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<Secret>,
+
+    /// Sign-ups one client address may make: COUNT/PERIOD (10/h, 100/15m)
+    /// or off. Counted per instance.
+    #[arg(long = "limit-signups-per-address", env = "MEDIMEET_LIMIT_SIGNUPS_PER_ADDRESS", default_value_t = defaults::SIGNUPS_PER_ADDRESS)]
+    pub signups_per_address: RateLimit,
+
+    /// Bookings and moves one account may make (COUNT/PERIOD or off).
+    #[arg(long = "limit-bookings-per-account", env = "MEDIMEET_LIMIT_BOOKINGS_PER_ACCOUNT", default_value_t = defaults::BOOKINGS_PER_ACCOUNT)]
+    pub bookings_per_account: RateLimit,
+
+    /// Bookings and moves one client address may make (COUNT/PERIOD or off).
+    #[arg(long = "limit-bookings-per-address", env = "MEDIMEET_LIMIT_BOOKINGS_PER_ADDRESS", default_value_t = defaults::BOOKINGS_PER_ADDRESS)]
+    pub bookings_per_address: RateLimit,
+
+    /// Chat messages one person may send (COUNT/PERIOD or off); counted in
+    /// the database, across instances.
+    #[arg(long = "limit-chat-per-account", env = "MEDIMEET_LIMIT_CHAT_PER_ACCOUNT", default_value_t = defaults::CHAT_PER_ACCOUNT)]
+    pub chat_per_account: RateLimit,
+
+    /// Chat messages one client address may send (COUNT/PERIOD or off).
+    #[arg(long = "limit-chat-per-address", env = "MEDIMEET_LIMIT_CHAT_PER_ADDRESS", default_value_t = defaults::CHAT_PER_ADDRESS)]
+    pub chat_per_address: RateLimit,
 }
 
 impl Default for Settings {
@@ -515,6 +545,11 @@ impl Default for Settings {
             secure_cookies: false,
             trust_forwarded_for: false,
             metrics_token: None,
+            signups_per_address: defaults::SIGNUPS_PER_ADDRESS,
+            bookings_per_account: defaults::BOOKINGS_PER_ACCOUNT,
+            bookings_per_address: defaults::BOOKINGS_PER_ADDRESS,
+            chat_per_account: defaults::CHAT_PER_ACCOUNT,
+            chat_per_address: defaults::CHAT_PER_ADDRESS,
         }
     }
 }

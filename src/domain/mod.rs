@@ -15,6 +15,7 @@ pub mod audit;
 pub mod caller;
 pub mod doctor;
 pub mod ids;
+pub mod limits;
 pub mod notify;
 pub mod person;
 pub mod schedule;

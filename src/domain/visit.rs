@@ -75,10 +75,6 @@ impl Window {
 pub const CHAT_MAX_CHARS: usize = 2000;
 /// The longest visit note, in characters.
 pub const NOTE_MAX_CHARS: usize = 10_000;
-/// How many chat messages one person may send in [`CHAT_PER`].
-pub const CHAT_BURST: i64 = 20;
-/// The period of [`CHAT_BURST`].
-pub const CHAT_PER: SignedDuration = SignedDuration::from_secs(60);
 
 /// A chat message or a note as typed, made fit to keep: surrounding blanks
 /// trimmed; refused when empty, too long, or holding control characters other
@@ -98,12 +94,6 @@ pub fn text(typed: &str, max_chars: usize) -> Result<String, String> {
         return Err("must not contain control characters".into());
     }
     Ok(t.to_owned())
-}
-
-/// Whether one more chat message fits the limit, given how many the person
-/// sent in the last [`CHAT_PER`].
-pub fn chat_allowed(sent_recently: i64) -> bool {
-    sent_recently < CHAT_BURST
 }
 
 /// What a relayed signaling message is. The offer, answer and ICE candidate
@@ -205,13 +195,6 @@ mod tests {
         assert!(text("bell\u{7}", 10).is_err());
         assert!(text("nul\u{0}", 10).is_err());
         assert!(text("a\tb", 10).is_ok());
-    }
-
-    #[test]
-    fn the_chat_allows_a_burst_then_refuses() {
-        assert!(chat_allowed(0));
-        assert!(chat_allowed(CHAT_BURST - 1));
-        assert!(!chat_allowed(CHAT_BURST));
     }
 
     #[test]

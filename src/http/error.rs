@@ -44,6 +44,10 @@ pub struct Problem {
     /// For `validation_failed`: each field and what is wrong with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// The id of the request this answers, as in its `X-Request-Id` header
+    /// and the server's log: quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -113,6 +117,7 @@ impl ApiError {
                     message: e.message.clone(),
                 })
                 .collect(),
+            request_id: crate::http::request_id::current(),
         }
     }
 }
@@ -144,6 +149,7 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::BadCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
             UseCaseError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
             UseCaseError::TooManyMessages { .. } => (S::TOO_MANY_REQUESTS, "too_many_messages"),
+            UseCaseError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
             UseCaseError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             UseCaseError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             UseCaseError::Invalid(_) => (S::UNPROCESSABLE_ENTITY, "validation_failed"),
@@ -176,7 +182,10 @@ impl From<UseCaseError> for ApiError {
         let mut e = ApiError::new(status, code, err.title()).detail(err.detail());
         e.retry_after = match err {
             UseCaseError::TooManyAttempts { retry_after_secs }
-            | UseCaseError::TooManyMessages { retry_after_secs } => Some(retry_after_secs),
+            | UseCaseError::TooManyMessages { retry_after_secs }
+            | UseCaseError::RateLimited {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
             UseCaseError::Busy => Some(1),
             _ => None,
         };

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod fhir;
 mod openapi;
 pub mod pages;
+pub mod request_id;
 #[cfg(feature = "test-clock")]
 mod test_clock;
 
@@ -56,14 +57,18 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new();
     #[cfg(feature = "test-clock")]
     let router = router.merge(test_clock::router());
-    router
+    let secure = state.clinic.settings().secure_cookies;
+    let router = router
         .merge(api_routes)
         .route(
             "/api/v1/openapi.json",
             get(move || {
                 let body = openapi_json.clone();
                 async move {
-                    ([(header::CONTENT_TYPE, "application/json")], body.as_str().to_owned())
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body.as_str().to_owned(),
+                    )
                 }
             }),
         )
@@ -80,7 +85,7 @@ pub fn app(state: AppState) -> Router {
         // Last of the routes: every route's requests carry their template
         // out to `count_request` (decision 0016).
         .route_layer(middleware::from_fn(matched_route))
-        .layer(middleware::from_fn_with_state(state, count_request))
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -99,17 +104,39 @@ pub fn app(state: AppState) -> Router {
             // may hold a phone number), status and latency. No headers, no bodies.
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
-                    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+                    let id = req
+                        .extensions()
+                        .get::<request_id::RequestId>()
+                        .map_or("", |r| r.0.as_str());
+                    tracing::info_span!(
+                        "request",
+                        id = %id,
+                        method = %req.method(),
+                        path = %loggable_path(req.uri().path())
+                    )
                 })
                 .on_request(())
-                .on_response(|res: &axum::response::Response, latency: Duration, _span: &Span| {
-                    tracing::info!(
-                        status = res.status().as_u16(),
-                        latency_ms = latency.as_secs_f64() * 1000.0,
-                        "served"
-                    );
-                }),
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, _span: &Span| {
+                        tracing::info!(
+                            status = res.status().as_u16(),
+                            latency_ms = latency.as_secs_f64() * 1000.0,
+                            "served"
+                        );
+                    },
+                ),
         )
+        .layer(middleware::from_fn_with_state(state, request_id::assign));
+    if secure {
+        // Only where the cookies say the site is served over TLS: HSTS over
+        // plain HTTP is ignored by browsers, and would be a lie (decision 0023).
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        router
+    }
 }
 
 /// `GET /metrics`, only when a token is set: without one the address is

@@ -99,6 +99,12 @@ pub enum Error {
     /// Too many chat messages in a short time.
     #[error("too many messages")]
     TooManyMessages { retry_after_secs: i64 },
+    /// An abuse limit (sign-ups, bookings, messages) is reached for now.
+    #[error("rate limited")]
+    RateLimited {
+        action: crate::domain::limits::Action,
+        retry_after_secs: i64,
+    },
     #[error("no such {}", .0.name())]
     NotFound(Thing),
     /// The caller can see the record but may not do this to it.
@@ -140,6 +146,7 @@ impl Error {
             Error::BadCredentials => "Wrong login or password",
             Error::TooManyAttempts { .. } => "Too many failed logins",
             Error::TooManyMessages { .. } => "Too many messages",
+            Error::RateLimited { .. } => "Too many requests",
             Error::NotFound(_) => "Not found",
             Error::Forbidden(_) => "Not allowed",
             Error::Invalid(_) => "Some fields are invalid",
@@ -176,6 +183,14 @@ impl Error {
             ),
             Error::TooManyMessages { retry_after_secs } => format!(
                 "You sent many messages in a short time. Wait {retry_after_secs} seconds and send again."
+            ),
+            Error::RateLimited {
+                action,
+                retry_after_secs,
+            } => format!(
+                "There were many {} from here in a short time. Try again in {}.",
+                action.noun(),
+                wait_words(*retry_after_secs)
             ),
             Error::NotFound(thing) => format!("There is no {} here.", thing.name()),
             Error::Forbidden(why) => (*why).to_owned(),
@@ -269,5 +284,14 @@ impl From<PolicyError> for Error {
                 Error::Forbidden("only the doctor or an admin can do that")
             }
         }
+    }
+}
+
+/// A wait in words: "40 seconds", "1 minute", "12 minutes".
+fn wait_words(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{} seconds", s.max(1)),
+        s if s < 120 => "1 minute".to_owned(),
+        s => format!("{} minutes", (s + 59) / 60),
     }
 }

@@ -31,6 +31,7 @@ pub mod calendar;
 pub mod clinic;
 pub mod doctors;
 pub mod error;
+pub mod limits;
 pub mod notifications;
 pub mod operations;
 pub mod patients;
@@ -60,6 +61,8 @@ pub struct Clinic {
     hub: Hub,
     /// This instance's counters (bookings, logins, requests) for `/metrics`.
     metrics: Metrics,
+    /// This instance's abuse limits' counts.
+    limiter: Arc<limits::Limiter>,
 }
 
 impl Clinic {
@@ -75,12 +78,17 @@ impl Clinic {
             settings,
             hub: Hub::new(),
             metrics: Metrics::new()?,
+            limiter: Arc::default(),
         })
     }
 
     /// This instance's counters, for the faces that count requests.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub(crate) fn limiter(&self) -> &limits::Limiter {
+        &self.limiter
     }
 
     pub fn now(&self) -> Timestamp {

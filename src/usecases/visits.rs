@@ -432,8 +432,9 @@ fn message(a: &Appointment, row: ChatRow) -> ChatMessage {
 }
 
 /// Sends a chat message in the visit (while its room is open): kept with the
-/// appointment, relayed to both sockets. At most [`visit::CHAT_BURST`] a
-/// minute per person.
+/// appointment, relayed to both sockets. At most the clinic's
+/// `chat_per_account` per person (counted in the database, so across
+/// instances).
 pub async fn chat(
     clinic: &Clinic,
     caller: &Caller,
@@ -447,14 +448,17 @@ pub async fn chat(
         return Err(Error::Unauthenticated);
     };
     let now = clinic.now().as_second();
-    let sent = clinic
-        .store
-        .chat_sent_since(account, now - visit::CHAT_PER.as_secs())
-        .await?;
-    if !visit::chat_allowed(sent) {
-        return Err(Error::TooManyMessages {
-            retry_after_secs: visit::CHAT_PER.as_secs(),
-        });
+    let limit = clinic.settings().chat_per_account;
+    if limit.count.is_some() {
+        let sent = clinic
+            .store
+            .chat_sent_since(account, now - limit.per_secs)
+            .await?;
+        if !limit.allows(sent) {
+            return Err(Error::TooManyMessages {
+                retry_after_secs: limit.per_secs,
+            });
+        }
     }
     let row = clinic.store.add_chat(id, account, &body, now).await?;
     let m = message(&a, row);

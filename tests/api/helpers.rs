@@ -11,6 +11,7 @@
 
 use medimeet::clock::Clock;
 use medimeet::config::{Config, DatabaseConfig, Settings};
+use medimeet::domain::limits::RateLimit;
 use medimeet::startup::Application;
 use medimeet::store::Store;
 use reqwest::{Method, StatusCode};
@@ -194,10 +195,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 /// Test settings: the defaults, with sessions long enough to outlive the clock
-/// jumps tests make.
+/// jumps tests make, and without the per-address abuse limits: every test
+/// client is 127.0.0.1, and many tests sign up and book more than one
+/// address may in an hour. `limits.rs` tests the limits at their defaults.
 pub fn test_settings() -> Settings {
     Settings {
         session_hours: 24 * 365,
+        signups_per_address: RateLimit::OFF,
+        bookings_per_address: RateLimit::OFF,
+        bookings_per_account: RateLimit::OFF,
+        chat_per_address: RateLimit::OFF,
         ..Settings::default()
     }
 }

@@ -15,6 +15,7 @@ mod concurrency;
 mod durability;
 mod fhir;
 mod fhir_outside;
+mod limits;
 mod metrics;
 mod notifications;
 mod openapi;

@@ -6,10 +6,12 @@ use super::{Page, instant_text, parse_cursor, parse_instant};
 use crate::domain::appointment::Appointment;
 use crate::domain::appointment::Status;
 use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
+use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery, CurrentUser};
+use crate::http::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery, ClientAddr, CurrentUser};
 use crate::usecases::appointments::{self as visits, Booking};
+use crate::usecases::limits;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -100,14 +102,17 @@ pub struct BookRequest {
         (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`slot_taken` or `one_visit_per_day`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_a_free_slot`, `validation_failed` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many bookings from this address or account; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn book(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(addr, _): ClientAddr,
     headers: HeaderMap,
     ApiJson(req): ApiJson<BookRequest>,
 ) -> ApiResult<(StatusCode, Json<AppointmentView>)> {
+    limits::admit(&state.clinic, Action::Booking, &user.caller, &addr)?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str().map(str::trim) {
@@ -291,14 +296,17 @@ pub struct RescheduleRequest {
         (status = 404, description = "No such appointment, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`slot_taken`, `one_visit_per_day`, `cancellation_window_passed`, `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`not_a_free_slot` or `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many bookings from this address or account; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn reschedule(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(addr, _): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> ApiResult<Json<AppointmentView>> {
+    limits::admit(&state.clinic, Action::Booking, &user.caller, &addr)?;
     let start = parse_instant("start", &req.start)?;
     let id = AppointmentId::new(id);
     let row = visits::reschedule(&state.clinic, &user.caller, id, start).await?;

@@ -2,12 +2,14 @@
 
 use super::instant_text;
 use crate::domain::ids::PatientId;
+use crate::domain::limits::Action;
 use crate::domain::person::DateOfBirth;
 use crate::domain::person::Patient;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
-use crate::http::extract::{ApiJson, ApiPath, CurrentUser};
+use crate::http::extract::{ApiJson, ApiPath, ClientAddr, CurrentUser};
 use crate::usecases::patients::{self, ProfileChanges, Registration};
+use crate::usecases::{Caller, limits};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -109,12 +111,15 @@ impl PatientView {
         (status = 201, description = "Registered", body = PatientView),
         (status = 409, description = "Phone already registered (`already_registered`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many sign-ups from this address or account; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(addr, _): ClientAddr,
     ApiJson(req): ApiJson<RegisterPatient>,
 ) -> ApiResult<(StatusCode, Json<PatientView>)> {
+    limits::admit(&state.clinic, Action::SignUp, &Caller::Anonymous, &addr)?;
     let reg = Registration {
         first_name: req.first_name,
         last_name: req.last_name,

@@ -4,13 +4,14 @@
 //! is over) is [`crate::usecases::visits`]'s.
 
 use crate::domain::ids::AppointmentId;
+use crate::domain::limits::Action;
 use crate::domain::visit::{RoomState, SignalKind};
 use crate::http::AppState;
 use crate::http::api::instant_text;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiPath, CurrentUser};
+use crate::http::extract::{ApiPath, ClientAddr, CurrentUser};
 use crate::usecases::visits::{self, Delivery, InRoom, Signal};
-use crate::usecases::{Caller, Clinic, Conflict, Error};
+use crate::usecases::{Caller, Clinic, Conflict, Error, limits};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -59,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn signal(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(addr, _): ClientAddr,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
@@ -98,7 +100,7 @@ pub async fn signal(
     Ok(upgrade
         .max_message_size(4 * MAX_FRAME_BYTES)
         .max_frame_size(4 * MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(socket, clinic, caller, id)))
+        .on_upgrade(move |socket| run(socket, clinic, caller, addr, id)))
 }
 
 /// Whether the handshake's `Origin` (when a browser sent one) is this
@@ -148,7 +150,13 @@ enum End {
 }
 
 /// One person's socket, from entering to leaving.
-async fn run(mut socket: WebSocket, clinic: Clinic, caller: Caller, id: AppointmentId) {
+async fn run(
+    mut socket: WebSocket,
+    clinic: Clinic,
+    caller: Caller,
+    addr: String,
+    id: AppointmentId,
+) {
     // Listen before entering: what the other person answers to our arrival
     // must not be missed.
     let mut feed = visits::feed(&clinic);
@@ -185,7 +193,7 @@ async fn run(mut socket: WebSocket, clinic: Clinic, caller: Caller, id: Appointm
         "ice_transport_policy": if entered.room.relay_only { "relay" } else { "all" },
     });
     let end = if send_json(&mut socket, &welcome).await {
-        serve(&mut socket, &clinic, &caller, &mut seat, &mut feed).await
+        serve(&mut socket, &clinic, &caller, &addr, &mut seat, &mut feed).await
     } else {
         End::Gone
     };
@@ -213,6 +221,7 @@ async fn serve(
     socket: &mut WebSocket,
     clinic: &Clinic,
     caller: &Caller,
+    addr: &str,
     seat: &mut InRoom,
     feed: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<Signal>>,
 ) -> End {
@@ -233,7 +242,7 @@ async fn serve(
                 }
                 match msg {
                     Message::Text(text) => {
-                        if let Some(end) = on_text(socket, clinic, caller, seat, &text).await {
+                        if let Some(end) = on_text(socket, clinic, caller, addr, seat, &text).await {
                             return end;
                         }
                     }
@@ -287,6 +296,7 @@ async fn on_text(
     socket: &mut WebSocket,
     clinic: &Clinic,
     caller: &Caller,
+    addr: &str,
     seat: &InRoom,
     text: &str,
 ) -> Option<End> {
@@ -308,7 +318,11 @@ async fn on_text(
     let relayed = match frame {
         ClientFrame::Leave => return Some(End::Close(close_code::NORMAL, "left".into())),
         ClientFrame::Chat { text } => {
-            return match visits::chat(clinic, caller, seat.appointment_id, &text).await {
+            let sent = match limits::admit(clinic, Action::Chat, caller, addr) {
+                Ok(()) => visits::chat(clinic, caller, seat.appointment_id, &text).await,
+                Err(e) => Err(e),
+            };
+            return match sent {
                 // The message comes back to both sockets through the relay.
                 Ok(_) => None,
                 Err(e) => {

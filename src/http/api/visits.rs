@@ -4,9 +4,11 @@
 use super::schema::Role as RoleSchema;
 use super::{Page, instant_text, parse_cursor};
 use crate::domain::ids::AppointmentId;
+use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, ClientAddr, CurrentUser};
+use crate::usecases::limits;
 use crate::usecases::visits::{self, ChatMessage, IceServer, VisitNote, VisitRoom};
 use axum::Json;
 use axum::extract::State;
@@ -210,7 +212,8 @@ pub struct ChatRequest {
 }
 
 /// Send a chat message in the visit while its room is open; it reaches the
-/// other person's socket and stays with the appointment. At most 20 a minute.
+/// other person's socket and stays with the appointment. Limited per person and
+/// per address (the clinic's settings; by default 20 and 120 a minute).
 #[utoipa::path(
     post, path = "/appointments/{id}/messages", tag = "visits",
     security(("bearer" = [])),
@@ -220,15 +223,17 @@ pub struct ChatRequest {
         (status = 201, description = "Sent and kept", body = ChatMessageView),
         (status = 404, description = "No such appointment, or not the caller's visit (admins included)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`visit_not_open` or `visit_closed`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_messages`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_messages` (this person) or `rate_limited` (this address); see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn post_message(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(addr, _): ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> ApiResult<(StatusCode, Json<ChatMessageView>)> {
+    limits::admit(&state.clinic, Action::Chat, &user.caller, &addr)?;
     let m = visits::chat(
         &state.clinic,
         &user.caller,

@@ -12,9 +12,11 @@ use super::{
 use crate::domain::appointment::{Appointment, Status};
 use crate::domain::caller::Caller;
 use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
+use crate::domain::limits::Action as Limited;
 use crate::http::AppState;
+use crate::http::extract::ClientAddr;
 use crate::usecases::appointments::{self as visits, AppointmentQuery, Booking, Hold};
-use crate::usecases::{Error, doctors, schedule};
+use crate::usecases::{Error, doctors, limits, schedule};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -433,7 +435,13 @@ fn wanted(a: &resources::Appointment, caller: &Caller) -> FhirResult<Wanted> {
     })
 }
 
-async fn book_wanted(state: &AppState, caller: &Caller, w: Wanted) -> FhirResult<Appointment> {
+async fn book_wanted(
+    state: &AppState,
+    caller: &Caller,
+    addr: &str,
+    w: Wanted,
+) -> FhirResult<Appointment> {
+    limits::admit(&state.clinic, Limited::Booking, caller, addr)?;
     Ok(visits::book(
         &state.clinic,
         caller,
@@ -452,6 +460,7 @@ async fn book_wanted(state: &AppState, caller: &Caller, w: Wanted) -> FhirResult
 pub async fn create(
     State(state): State<AppState>,
     FhirCaller(caller): FhirCaller,
+    ClientAddr(addr, _): ClientAddr,
     search: Search,
     headers: HeaderMap,
     body: Bytes,
@@ -464,7 +473,7 @@ pub async fn create(
         ));
     }
     let w = wanted(&a, &caller)?;
-    let booked = book_wanted(&state, &caller, w).await?;
+    let booked = book_wanted(&state, &caller, &addr, w).await?;
     answer(&state, &caller, &booked, StatusCode::CREATED, &search.base).await
 }
 
@@ -486,6 +495,7 @@ fn if_match(headers: &HeaderMap) -> FhirResult<Option<i64>> {
 async fn change(
     state: &AppState,
     caller: &Caller,
+    addr: &str,
     id: AppointmentId,
     to: &resources::Appointment,
     expected: Option<i64>,
@@ -519,6 +529,7 @@ async fn change(
     let updated = if status == current.status {
         match to.start.as_deref().map(parse_instant) {
             Some(Some(start)) if start != current.start_at && status == Status::Booked => {
+                limits::admit(clinic, Limited::Booking, caller, addr)?;
                 visits::reschedule(clinic, caller, id, start).await?
             }
             Some(None) => {
@@ -562,6 +573,7 @@ fn stored_id(id: &str) -> FhirResult<AppointmentId> {
 pub async fn update(
     State(state): State<AppState>,
     FhirCaller(caller): FhirCaller,
+    ClientAddr(addr, _): ClientAddr,
     search: Search,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -575,7 +587,7 @@ pub async fn update(
             "The resource's id must be the id in the URL.",
         ));
     }
-    let updated = change(&state, &caller, n, &to, if_match(&headers)?).await?;
+    let updated = change(&state, &caller, &addr, n, &to, if_match(&headers)?).await?;
     answer(&state, &caller, &updated, StatusCode::OK, &search.base).await
 }
 
@@ -584,6 +596,7 @@ pub async fn update(
 pub async fn patch(
     State(state): State<AppState>,
     FhirCaller(caller): FhirCaller,
+    ClientAddr(addr, _): ClientAddr,
     search: Search,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -600,7 +613,7 @@ pub async fn patch(
         .map_err(|e| FhirError::invalid(format!("The patch does not apply: {e}")))?;
     let to: resources::Appointment = serde_json::from_value(doc)
         .map_err(|e| FhirError::invalid(format!("The patched resource is not valid: {e}")))?;
-    let updated = change(&state, &caller, n, &to, if_match(&headers)?).await?;
+    let updated = change(&state, &caller, &addr, n, &to, if_match(&headers)?).await?;
     answer(&state, &caller, &updated, StatusCode::OK, &search.base).await
 }
 
@@ -824,6 +837,7 @@ pub async fn hold(
 pub async fn book(
     State(state): State<AppState>,
     FhirCaller(caller): FhirCaller,
+    ClientAddr(addr, _): ClientAddr,
     search: Search,
     headers: HeaderMap,
     body: Bytes,
@@ -853,6 +867,7 @@ pub async fn book(
             book_wanted(
                 &state,
                 &caller,
+                &addr,
                 Wanted {
                     doctor,
                     start,
@@ -867,7 +882,7 @@ pub async fn book(
             })?;
             if let Some(id) = a.id.as_deref().filter(|i| i.parse::<i64>().is_ok()) {
                 // A stored visit: cancel or move it (IHE's modify and cancel).
-                change(&state, &caller, stored_id(id)?, &a, None).await?
+                change(&state, &caller, &addr, stored_id(id)?, &a, None).await?
             } else {
                 if !matches!(a.status.as_str(), "pending" | "proposed" | "booked") {
                     return Err(FhirError::invalid(
@@ -875,7 +890,7 @@ pub async fn book(
                     ));
                 }
                 let w = wanted(&a, &caller)?;
-                book_wanted(&state, &caller, w).await?
+                book_wanted(&state, &caller, &addr, w).await?
             }
         }
         _ => {

@@ -129,9 +129,9 @@ impl From<Error> for FhirError {
                 "Send an `Authorization: Bearer` token (POST /api/v1/sessions gives one).",
             ),
             Error::BadCredentials => Self::new(S::UNAUTHORIZED, "login", detail),
-            Error::TooManyAttempts { .. } | Error::TooManyMessages { .. } => {
-                Self::new(S::TOO_MANY_REQUESTS, "throttled", detail)
-            }
+            Error::TooManyAttempts { .. }
+            | Error::TooManyMessages { .. }
+            | Error::RateLimited { .. } => Self::new(S::TOO_MANY_REQUESTS, "throttled", detail),
             Error::NotFound(_) => Self::new(S::NOT_FOUND, "not-found", detail),
             Error::Forbidden(_) => Self::new(S::FORBIDDEN, "forbidden", detail),
             Error::Invalid(fields) => {

@@ -49,9 +49,9 @@ pub fn status_of(e: &UseCaseError) -> StatusCode {
     use StatusCode as S;
     match e {
         UseCaseError::Unauthenticated | UseCaseError::BadCredentials => S::UNAUTHORIZED,
-        UseCaseError::TooManyAttempts { .. } | UseCaseError::TooManyMessages { .. } => {
-            S::TOO_MANY_REQUESTS
-        }
+        UseCaseError::TooManyAttempts { .. }
+        | UseCaseError::TooManyMessages { .. }
+        | UseCaseError::RateLimited { .. } => S::TOO_MANY_REQUESTS,
         UseCaseError::NotFound(_) => S::NOT_FOUND,
         UseCaseError::Forbidden(_) => S::FORBIDDEN,
         UseCaseError::Invalid(_) | UseCaseError::Refused(_) => S::UNPROCESSABLE_ENTITY,
@@ -67,6 +67,8 @@ struct ErrorPage {
     layout: Layout,
     heading: String,
     message: String,
+    /// The request's id, for a person to quote when they report the error.
+    request_id: Option<String>,
 }
 
 impl IntoResponse for PageError {
@@ -120,6 +122,7 @@ fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
         layout: Layout::bare(heading),
         heading: heading.to_owned(),
         message: message.to_owned(),
+        request_id: crate::http::request_id::current(),
     };
     let mut res = render(&page);
     *res.status_mut() = status;

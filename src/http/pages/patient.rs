@@ -14,11 +14,13 @@ use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
 use crate::domain::doctor::Doctor;
 use crate::domain::ids::DoctorId;
+use crate::domain::limits::Action as Limited;
 use crate::http::AppState;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
-use crate::http::extract::CurrentUser;
+use crate::http::extract::{ClientAddr, CurrentUser};
 use crate::usecases::appointments::{self as visits, AppointmentQuery, Booking};
 use crate::usecases::doctors::{self, DoctorQuery};
+use crate::usecases::limits;
 use crate::usecases::schedule;
 use crate::usecases::{Caller, Conflict, Error, Refusal};
 use askama::Template;
@@ -404,6 +406,7 @@ async fn book(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    client: ClientAddr,
     form: UserForm<BookForm>,
 ) -> PageResult {
     let id = DoctorId::new(id_of(&id)?);
@@ -422,7 +425,11 @@ async fn book(
             reason: Some(data.reason.clone()),
             idempotency_key: key,
         };
-        match visits::book(&state.clinic, &user.caller, &req).await {
+        let booked = match limits::admit(&state.clinic, Limited::Booking, &user.caller, &client.0) {
+            Ok(()) => visits::book(&state.clinic, &user.caller, &req).await,
+            Err(e) => Err(e),
+        };
+        match booked {
             Ok(row) => {
                 return Ok(
                     viewer.redirect(&format!("/appointments/{}", row.id), Some(Flash::Booked))

@@ -10,11 +10,12 @@ use super::render::{render, render_status};
 use super::viewer::Viewer;
 use crate::demo;
 use crate::domain::caller::Role;
+use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, session_cookie};
 use crate::usecases::patients::{self, Registration};
 use crate::usecases::sessions::{self, Credentials, Login, NewSession};
-use crate::usecases::{Conflict, Error};
+use crate::usecases::{Caller, Conflict, Error, limits};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -304,7 +305,12 @@ async fn signup(
         date_of_birth: form.date_of_birth.clone(),
         email: Some(form.email.clone()),
     };
-    match patients::register(&state.clinic, &req).await {
+    let registered =
+        match limits::admit(&state.clinic, Action::SignUp, &Caller::Anonymous, &client.0) {
+            Ok(()) => patients::register(&state.clinic, &req).await,
+            Err(e) => Err(e),
+        };
+    match registered {
         Ok(patient) => {
             let creds = Credentials {
                 login: Login::Phone(patient.phone),

@@ -19,10 +19,12 @@ use crate::domain::appointment::Appointment;
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
 use crate::domain::ids::AppointmentId;
+use crate::domain::limits::Action as Limited;
 use crate::domain::visit::RoomState;
 use crate::http::AppState;
-use crate::http::extract::CurrentUser;
+use crate::http::extract::{ClientAddr, CurrentUser};
 use crate::usecases::appointments as visits;
+use crate::usecases::limits;
 use crate::usecases::{Caller, Conflict, Error, Refusal, doctors, visits as video};
 use askama::Template;
 use axum::Router;
@@ -499,6 +501,7 @@ async fn reschedule(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    client: ClientAddr,
     form: UserForm<RescheduleForm>,
 ) -> PageResult {
     let id = appointment_id(&id)?;
@@ -509,7 +512,11 @@ async fn reschedule(
         errors.add("start", "Choose the new time for your visit");
         (errors, axum::http::StatusCode::UNPROCESSABLE_ENTITY)
     } else if let Some(start) = start {
-        match visits::reschedule(&state.clinic, &user.caller, id, start).await {
+        let moved = match limits::admit(&state.clinic, Limited::Booking, &user.caller, &client.0) {
+            Ok(()) => visits::reschedule(&state.clinic, &user.caller, id, start).await,
+            Err(e) => Err(e),
+        };
+        match moved {
             Ok(_) => {
                 return Ok(
                     viewer.redirect(&format!("/appointments/{id}"), Some(Flash::Rescheduled))
