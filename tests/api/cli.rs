@@ -118,6 +118,10 @@ async fn the_first_admin_is_created_from_stdin_and_can_log_in(backend: Backend) 
         .await
         .expect("login");
     assert_eq!(wrong.status(), 401);
+    let wrong_id = wrong.headers()["x-request-id"]
+        .to_str()
+        .expect("an id")
+        .to_owned();
 
     // SIGTERM: graceful shutdown.
     let pid = child.id().expect("pid");
@@ -138,6 +142,17 @@ async fn the_first_admin_is_created_from_stdin_and_can_log_in(backend: Backend) 
         "one line per request: {logs}"
     );
     assert!(logs.contains("path=/api/v1/sessions"), "{logs}");
+    // Every line logged while a request is served names its id: the failed
+    // login's own line and its request line (decision 0023).
+    let of_wrong: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(&format!("id={wrong_id}")))
+        .collect();
+    assert!(
+        of_wrong.iter().any(|l| l.contains("login failed"))
+            && of_wrong.iter().any(|l| l.contains("status=401")),
+        "{logs}"
+    );
     for secret in [
         "a long admin secret",
         "patient secret 1",

@@ -21,6 +21,7 @@ mod notifications;
 mod openapi;
 mod pages;
 mod pages_notify;
+mod proxy;
 mod sessions;
 mod throttle;
 mod validation;
