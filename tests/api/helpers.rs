@@ -320,8 +320,9 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let mut body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         assert_ne!(status.as_u16(), 500, "server error on {path}: {body}");
+        own_request_id_checked(&headers, &mut body);
         Resp {
             status,
             headers,
@@ -572,4 +573,39 @@ pub async fn visit_audit_actions(app: &TestApp, admin: &User, id: i64) -> Vec<St
         .iter()
         .map(|e| e["action"].as_str().expect("action").to_owned())
         .collect()
+}
+
+/// Every answer names its request id in `X-Request-Id`; a problem document
+/// names the same one in `request_id`. Checked here for every call, then
+/// taken out of the body: it is the one part of two answers that must
+/// differ, so tests can compare the rest ("every failure looks alike").
+pub fn own_request_id_checked(headers: &reqwest::header::HeaderMap, body: &mut Value) {
+    let id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("every answer has an X-Request-Id")
+        .to_owned();
+    if let Some(problem) = body.as_object_mut()
+        && problem
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("urn:medimeet:problem:"))
+    {
+        let named = problem.remove("request_id");
+        assert_eq!(
+            named.as_ref().and_then(Value::as_str),
+            Some(id.as_str()),
+            "the problem names its request"
+        );
+    }
+}
+
+/// A page's text with its own request id (the reference error pages show)
+/// replaced by a fixed mark, so two error pages can be compared.
+pub fn blank_request_id(headers: &reqwest::header::HeaderMap, body: &str) -> String {
+    let id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("every answer has an X-Request-Id");
+    body.replace(id, "<request id>")
 }

@@ -39,7 +39,13 @@ async fn raw_get(app: &TestApp, path: &str, authorization: Option<&str>) -> (u16
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    (status, kind, res.text().await.expect("body"))
+    let headers = res.headers().clone();
+    let body = res.text().await.expect("body");
+    (
+        status,
+        kind,
+        crate::helpers::blank_request_id(&headers, &body),
+    )
 }
 
 /// The metrics text, scraped with the token.
