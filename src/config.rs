@@ -43,6 +43,10 @@ pub mod defaults {
     pub const BOOKINGS_PER_ADDRESS: RateLimit = RateLimit::per_hour(300);
     pub const CHAT_PER_ACCOUNT: RateLimit = RateLimit::per_minute(20);
     pub const CHAT_PER_ADDRESS: RateLimit = RateLimit::per_minute(120);
+    // What one connection may hold (decision 0024).
+    pub const HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
+    pub const BODY_READ_TIMEOUT_SECONDS: u64 = 30;
+    pub const IDLE_TIMEOUT_SECONDS: u64 = 60;
 }
 
 /// Everything `serve` runs with.
@@ -517,6 +521,73 @@ pub struct Settings {
     /// Chat messages one client address may send (COUNT/PERIOD or off).
     #[arg(long = "limit-chat-per-address", env = "MEDIMEET_LIMIT_CHAT_PER_ADDRESS", default_value_t = defaults::CHAT_PER_ADDRESS)]
     pub chat_per_address: RateLimit,
+
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
+}
+
+/// What one client connection may hold (decision 0024).
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ConnectionLimits {
+    /// Seconds a client has to send a request's head (1 to 300).
+    #[arg(
+        long = "header-read-timeout-seconds",
+        env = "MEDIMEET_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = defaults::HEADER_READ_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a client has to send a request's body (1 to 3600).
+    #[arg(
+        long = "body-read-timeout-seconds",
+        env = "MEDIMEET_BODY_READ_TIMEOUT_SECONDS",
+        default_value_t = defaults::BODY_READ_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_read_timeout_seconds: u64,
+
+    /// Seconds a connection may pass with no byte either way before it is
+    /// closed (1 to 3600): between keep-alive requests, a stalled upload, a
+    /// client that stops reading.
+    #[arg(
+        long = "idle-timeout-seconds",
+        env = "MEDIMEET_IDLE_TIMEOUT_SECONDS",
+        default_value_t = defaults::IDLE_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub idle_timeout_seconds: u64,
+
+    /// Client connections open at once (16 to 1000000). Default: the
+    /// process's descriptor limit less 64.
+    #[arg(
+        long = "max-connections",
+        env = "MEDIMEET_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(16..=1_000_000)
+    )]
+    pub max_connections: Option<u32>,
+
+    /// Connections open at once from one client address (1 to 1000000; not
+    /// applied with --trust-forwarded-for, where all are the proxy's).
+    /// Default: a quarter of --max-connections, at most 256.
+    #[arg(
+        long = "max-connections-per-address",
+        env = "MEDIMEET_MAX_CONNECTIONS_PER_ADDRESS",
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max_connections_per_address: Option<u32>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: defaults::HEADER_READ_TIMEOUT_SECONDS,
+            body_read_timeout_seconds: defaults::BODY_READ_TIMEOUT_SECONDS,
+            idle_timeout_seconds: defaults::IDLE_TIMEOUT_SECONDS,
+            max_connections: None,
+            max_connections_per_address: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -550,6 +621,7 @@ impl Default for Settings {
             bookings_per_address: defaults::BOOKINGS_PER_ADDRESS,
             chat_per_account: defaults::CHAT_PER_ACCOUNT,
             chat_per_address: defaults::CHAT_PER_ADDRESS,
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -112,13 +112,19 @@ impl Application {
                 stop,
             ))
         });
+        let settings = self.state.clinic.settings();
+        let caps = crate::http::server::Caps::of(
+            &settings.connections,
+            crate::http::server::descriptor_limit(),
+            settings.trust_forwarded_for,
+        );
+        tracing::info!(
+            max_connections = caps.max,
+            per_address = ?caps.per_address,
+            "connection caps"
+        );
         let router = app(self.state);
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        crate::http::server::serve(self.listener, router, caps, shutdown).await?;
         let _ = stop_worker.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;

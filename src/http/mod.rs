@@ -10,6 +10,7 @@ pub mod fhir;
 mod openapi;
 pub mod pages;
 pub mod request_id;
+pub mod server;
 #[cfg(feature = "test-clock")]
 mod test_clock;
 
@@ -87,6 +88,11 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn(matched_route))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        // A body must arrive whole in time (decision 0024); a stalled one
+        // is also cut by the connection's idle timeout.
+        .layer(server::body_deadline_layer(Duration::from_secs(
+            state.clinic.settings().connections.body_read_timeout_seconds,
+        )))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

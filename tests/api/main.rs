@@ -12,6 +12,7 @@ mod booking;
 mod calendar;
 mod cli;
 mod concurrency;
+mod connections;
 mod durability;
 mod fhir;
 mod fhir_outside;

@@ -49,7 +49,10 @@ test('a doctor sets working hours, sees a new booking in the week and completes 
   await doctor.getByRole('heading', { name: 'Preview: slots these hours give' }).waitFor();
   const preview = doctor.getByRole('region', { name: 'Preview: slots these hours give' });
   const total = Number((await preview.getByText(/\d+ free slots/).textContent()).match(/(\d+) free slots/)[1]);
-  assert.ok(total > 6 * 72, `a week of 20-minute slots around the clock, got ${total}`);
+  // From now to the end of the sixth day ahead: at least five whole days of
+  // 72 slots whatever the time of day (the demo's own hours give far fewer),
+  // less the demo visits already booked in them.
+  assert.ok(total > 5 * 72, `a week of 20-minute slots around the clock, got ${total}`);
   assert.equal(await doctor.getByLabel('Visit length (minutes)').inputValue(), '20', 'the preview keeps the form');
   await doctor.getByRole('button', { name: 'Save hours' }).click();
   await doctor.getByText('Your working hours are saved.').waitFor();
