@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod cursor;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod fhir;
@@ -50,15 +51,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (api_routes, openapi) = api();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
-    let docs = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
-        uri_prefix: "/api/docs",
-        api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/v1/openapi.json"),
-        title: Some("medimeet API"),
-    });
+    let docs = docs::router();
     let router = Router::new();
     #[cfg(feature = "test-clock")]
     let router = router.merge(test_clock::router());
     let secure = state.clinic.settings().secure_cookies;
+    // The API answers carry health data and personal data: never stored by a
+    // browser or a shared cache (pages do the same).
+    let api_routes = api_routes.layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
     let router = router
         .merge(api_routes)
         .route(
@@ -77,7 +80,13 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(metrics_route(&state))
         .merge(pages::router(&state))
-        .nest("/fhir", fhir::router())
+        .nest(
+            "/fhir",
+            fhir::router().layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            )),
+        )
         .merge(pages::calendar::feed_router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -301,6 +301,38 @@ pub(crate) fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
         .pragma("temp_store", "memory"))
 }
 
+/// Creates the SQLite file `path`, if missing, readable by its owner alone
+/// (0600): it holds health data. SQLite gives the `-wal` and `-shm` files
+/// it makes beside it the database file's permissions. An existing file
+/// others may read is left as it is, with a warning (it is the operator's).
+fn create_private(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                    "the database file can be read by others than its owner: chmod 600 it"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Database(sqlx::Error::Io(e))),
+    }
+}
+
 impl Store {
     /// Opens the database named by `db.url` (`sqlite:PATH` or a bare path for
     /// SQLite, `postgres://...` for PostgreSQL), creating a SQLite file if missing.
@@ -336,6 +368,7 @@ impl Store {
             return Ok(Store::Postgres(pool));
         }
         let base = sqlite_options(url)?;
+        create_private(base.get_filename())?;
         // No ping before each acquire: a connection to a local file cannot drop,
         // and on SQLite every ping is a round trip to the connection's thread
         // (two thread switches per query; docs/PERFORMANCE.md).

@@ -16,6 +16,7 @@ mod connections;
 mod durability;
 mod fhir;
 mod fhir_outside;
+mod hardening;
 mod limits;
 mod metrics;
 mod notifications;
