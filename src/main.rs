@@ -93,6 +93,26 @@ fn init_logs(format: &str) {
     }
 }
 
+/// A panic is one log line with its place, never a backtrace (with
+/// `RUST_BACKTRACE=1` the default hook wrote about 56 KB per panicking
+/// request); the request itself is answered by the HTTP layer's last resort.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let what: String = what.chars().take(200).collect();
+        tracing::error!(place = %place, "panic: {what}");
+    }));
+}
+
 fn main() -> ExitCode {
     // Before any thread exists: the environment is set only here.
     if let Err(e) = settings_from_files() {
@@ -101,6 +121,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     init_logs(&cli.log_format);
+    log_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

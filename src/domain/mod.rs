@@ -10,6 +10,7 @@
 //! - [`throttle`]: when repeated login failures lock an account or address.
 //! - [`visit`]: when a video visit's room is open.
 //! - [`notify`]: when reminders are due and still go out; retry backoff.
+//! - [`reach`]: the years an instant from outside may name (1900 to 2199).
 pub mod appointment;
 pub mod audit;
 pub mod caller;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod limits;
 pub mod notify;
 pub mod person;
+pub mod reach;
 pub mod schedule;
 pub mod throttle;
 pub mod visit;

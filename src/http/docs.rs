@@ -53,7 +53,12 @@ pub fn router() -> Router {
     })
     .route(
         "/api/docs/init.js",
-        get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT) }),
+        get(|| async {
+            (
+                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                INIT,
+            )
+        }),
     )
     .layer(middleware::from_fn(own_index))
     .layer(SetResponseHeaderLayer::overriding(

@@ -100,7 +100,11 @@ pub fn app(state: AppState) -> Router {
         // A body must arrive whole in time (decision 0024); a stalled one
         // is also cut by the connection's idle timeout.
         .layer(server::body_deadline_layer(Duration::from_secs(
-            state.clinic.settings().connections.body_read_timeout_seconds,
+            state
+                .clinic
+                .settings()
+                .connections
+                .body_read_timeout_seconds,
         )))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -114,6 +118,10 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        // Last resort: a handler that panics answers the generic 500
+        // problem, not a dropped connection (the panic itself is one log
+        // line: the panic hook in main.rs).
+        .layer(last_resort())
         .layer(
             // One line per request: method, path (never the query string, which
             // may hold a phone number), status and latency. No headers, no bodies.
@@ -152,6 +160,16 @@ pub fn app(state: AppState) -> Router {
     } else {
         router
     }
+}
+
+/// Turns a panic in a handler into the generic 500 problem document.
+fn last_resort() -> tower_http::catch_panic::CatchPanicLayer<
+    fn(Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response,
+> {
+    fn answer(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+        ApiError::from(crate::usecases::Error::Internal).into_response()
+    }
+    tower_http::catch_panic::CatchPanicLayer::custom(answer)
 }
 
 /// `GET /metrics`, only when a token is set: without one the address is
@@ -260,4 +278,42 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "Method not allowed",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_the_generic_problem() {
+        async fn boom() -> &'static str {
+            let v: Vec<u8> = Vec::new();
+            let i = v.len() + 3;
+            // An index out of bounds, as a bug would.
+            if v.get(i).is_none() {
+                panic!("a bug");
+            }
+            "never"
+        }
+        let app = Router::new().route("/boom", get(boom)).layer(last_resort());
+        let res = app
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 500);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(doc["code"], "internal_error");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("a bug"),
+            "the panic's words leak"
+        );
+    }
 }

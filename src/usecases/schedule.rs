@@ -174,10 +174,16 @@ impl Hours {
         let mut domain_overrides = Vec::new();
         for (i, o) in self.overrides.iter().enumerate() {
             let field = format!("overrides[{i}]");
-            let Ok(date) = o.date.trim().parse::<Date>() else {
+            let Some(date) = o
+                .date
+                .trim()
+                .parse::<Date>()
+                .ok()
+                .filter(|d| crate::domain::reach::date(*d))
+            else {
                 errs.0.push(FieldError::new(
                     format!("{field}.date"),
-                    "must be a date YYYY-MM-DD",
+                    "must be a date YYYY-MM-DD between the years 1900 and 2199",
                 ));
                 continue;
             };

@@ -3,11 +3,17 @@
 
 use crate::both_backends;
 use crate::helpers::{Backend, booked_visit, client, spawn_app, start_binary};
+use crate::pages::{browser_of, get, post_form};
+use jiff::Timestamp;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use serde_json::json;
 
 both_backends!(
     api_answers_are_never_stored,
     the_api_docs_page_runs_no_inline_script_and_cannot_be_framed,
+    every_time_parameter_answers_the_ends_of_time,
 );
 
 async fn api_answers_are_never_stored(backend: Backend) {
@@ -118,7 +124,177 @@ async fn sqlite_files_are_created_private() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .permissions()
             .mode();
-        assert_eq!(mode & 0o777, 0o600, "{} is {:o}", path.display(), mode & 0o777);
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "{} is {:o}",
+            path.display(),
+            mode & 0o777
+        );
     }
     drop(server);
+}
+
+/// Instants anywhere in jiff's range, mostly at its ends and at the edges of
+/// what medimeet accepts (1900 and 2200).
+fn instants() -> impl Strategy<Value = Timestamp> {
+    let min = Timestamp::MIN.as_second();
+    let max = Timestamp::MAX.as_second();
+    let near = |at: i64| (at - 3 * 86_400)..=(at + 3 * 86_400);
+    prop_oneof![
+        Just(min),
+        Just(max),
+        min..=(min + 30 * 86_400),
+        (max - 30 * 86_400)..=max,
+        near(-2_208_988_800),
+        near(7_258_118_400),
+        min..=max,
+    ]
+    .prop_filter_map("in jiff's range", |s| Timestamp::from_second(s).ok())
+}
+
+/// The requests near the end of time panicked inside jiff and the
+/// client got no answer. Every time parameter of every face, fed instants
+/// from the whole of jiff's range: always an answer, never a 5xx, refused
+/// (422 on the API, 400 on FHIR, the form again on a page) when out of
+/// reach, and no visit booked or moved.
+async fn every_time_parameter_answers_the_ends_of_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let visit = booked_visit(&app).await;
+    let (p, d, a) = (&visit.patient, &visit.doctor, &visit.admin);
+    let pb = browser_of(&app, p, "/appointments").await;
+    let db = browser_of(&app, d, "/doctor/week").await;
+    let before = app.get("/api/v1/appointments", Some(&a.token)).await.body;
+    let handle = tokio::runtime::Handle::current();
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&instants(), |t| {
+        tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                let text = t.to_string();
+                let date = t
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .date()
+                    .to_string();
+                let q = |s: &str| s.replace('+', "%2B");
+                let reach = medimeet::domain::reach::instant(t);
+                let id = visit.id;
+                let doc = d.id;
+                // The API: queries and bodies.
+                for (path, token) in [
+                    (
+                        format!("/api/v1/doctors/{doc}/slots?from={}", q(&text)),
+                        None,
+                    ),
+                    (format!("/api/v1/doctors/{doc}/slots?to={}", q(&text)), None),
+                    (
+                        format!("/api/v1/appointments?from={}", q(&text)),
+                        Some(&p.token),
+                    ),
+                    (
+                        format!("/api/v1/appointments?to={}", q(&text)),
+                        Some(&a.token),
+                    ),
+                ] {
+                    let r = app.get(&path, token.map(String::as_str)).await;
+                    if !reach {
+                        r.assert_problem(422, "validation_failed");
+                    }
+                    assert!(r.status.as_u16() < 500, "{path}: {}", r.body);
+                }
+                for (path, token, body) in [
+                    (
+                        "/api/v1/appointments".to_owned(),
+                        &p.token,
+                        json!({"doctor_id": doc, "start": text, "reason": "x"}),
+                    ),
+                    (
+                        format!("/api/v1/appointments/{id}/reschedule"),
+                        &p.token,
+                        json!({"start": text}),
+                    ),
+                    (
+                        format!("/api/v1/doctors/{doc}/time-off"),
+                        &d.token,
+                        json!({"start": text, "end": text, "reason": "x"}),
+                    ),
+                ] {
+                    let r = app.post(&path, Some(token), body).await;
+                    assert!(
+                        r.status.is_client_error(),
+                        "{path} {text}: {} {}",
+                        r.status,
+                        r.body
+                    );
+                }
+                // FHIR's searches and operations.
+                for path in [
+                    format!("/fhir/Slot?schedule={doc}&start=ge{}", q(&text)),
+                    format!("/fhir/Slot?schedule={doc}&start=lt{date}"),
+                    format!("/fhir/Appointment?date=ge{}", q(&text)),
+                    format!("/fhir/Appointment/$find?start={}", q(&text)),
+                    format!("/fhir/Appointment/$find?end={date}"),
+                ] {
+                    let r = client()
+                        .get(app.url(&path))
+                        .bearer_auth(&p.token)
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{path}: no answer: {e}"));
+                    if !reach {
+                        assert_eq!(r.status(), 400, "{path}");
+                    }
+                    assert!(r.status().as_u16() < 500, "{path}");
+                }
+                // The pages: weeks by date, and the forms.
+                for (path, cookie) in [
+                    (format!("/doctors/{doc}?week={date}"), &pb.cookie),
+                    (
+                        format!("/appointments/{id}/reschedule?week={date}"),
+                        &pb.cookie,
+                    ),
+                    (format!("/doctor/week?start={date}"), &db.cookie),
+                ] {
+                    let r = get(&app, &path, Some(cookie)).await;
+                    assert_eq!(r.status, 200, "{path}");
+                }
+                let form = |extra: &str, csrf: &str| format!("{extra}&csrf={csrf}");
+                for (path, cookie, body) in [
+                    (
+                        format!("/doctors/{doc}/book"),
+                        &pb.cookie,
+                        form(&format!("start={}&reason=x", q(&text)), &pb.csrf),
+                    ),
+                    (
+                        format!("/appointments/{id}/reschedule"),
+                        &pb.cookie,
+                        form(&format!("start={}", q(&text)), &pb.csrf),
+                    ),
+                    (
+                        "/doctor/time-off".to_owned(),
+                        &db.cookie,
+                        form(
+                            &format!("off_start={date}T09:00&off_end={date}T10:00&off_reason=x"),
+                            &db.csrf,
+                        ),
+                    ),
+                ] {
+                    let r = post_form(&app, &path, Some(cookie), &body).await;
+                    assert!(r.status.as_u16() < 500, "{path} {body}: {}", r.status);
+                    if !reach {
+                        assert_ne!(r.status.as_u16() / 100, 3, "{path} {body}: accepted");
+                    }
+                }
+            })
+        });
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let after = app.get("/api/v1/appointments", Some(&a.token)).await.body;
+    assert_eq!(before, after, "a visit was booked or moved");
 }

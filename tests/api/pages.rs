@@ -194,7 +194,10 @@ async fn every_page_has_a_strict_csp_and_is_not_cached(backend: Backend) {
     // draws with inline styles; tests/api/hardening.rs checks the rest).
     let docs = get(&app, "/api/docs/", None).await;
     assert_eq!(docs.status, 200);
-    assert_eq!(docs.header(CONTENT_SECURITY_POLICY), medimeet::http::docs::CSP);
+    assert_eq!(
+        docs.header(CONTENT_SECURITY_POLICY),
+        medimeet::http::docs::CSP
+    );
     // And the API still answers problem documents for unknown API paths.
     let r = app.get("/api/v1/nope", None).await;
     r.assert_problem(404, "not_found");

@@ -131,13 +131,20 @@ fn utc_seconds_rfc3339<'b>(t: &Timestamp, buf: &'b mut [u8; 20]) -> Option<&'b s
 }
 
 /// Parses an RFC 3339 instant; an offset (or `Z`) is required.
+/// An instant out of [`crate::domain::reach`] is refused before any
+/// arithmetic is done with it.
 pub fn parse_instant(field: &str, s: &str) -> Result<Timestamp, ApiError> {
-    s.trim().parse::<Timestamp>().map_err(|_| {
+    let t = s.trim().parse::<Timestamp>().map_err(|_| {
         ApiError::invalid(
             field,
             "must be an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00+01:00",
         )
-    })
+    })?;
+    if crate::domain::reach::instant(t) {
+        Ok(t)
+    } else {
+        Err(ApiError::invalid(field, crate::domain::reach::OUT_OF_REACH))
+    }
 }
 
 #[cfg(test)]

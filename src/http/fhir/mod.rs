@@ -379,14 +379,16 @@ pub fn instant(t: Timestamp) -> String {
 
 /// A FHIR `dateTime` or `instant` with a time and zone; a bare date means
 /// its midnight UTC.
+/// Out of [`crate::domain::reach`] it is no instant at all.
 pub fn parse_instant(s: &str) -> Option<Timestamp> {
     if let Ok(t) = s.parse::<Timestamp>() {
-        return Some(t);
+        return Some(t).filter(|t| crate::domain::reach::instant(*t));
     }
     let date: jiff::civil::Date = s.parse().ok()?;
     jiff::tz::TimeZone::UTC
         .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
         .ok()
+        .filter(|t| crate::domain::reach::instant(*t))
 }
 
 /// The number in a local reference `Type/123` (or a bare `123`), or the

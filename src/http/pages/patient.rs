@@ -411,7 +411,12 @@ async fn book(
 ) -> PageResult {
     let id = DoctorId::new(id_of(&id)?);
     let UserForm { user, data } = form;
-    let start = data.start.trim().parse::<Timestamp>().ok();
+    let start = data
+        .start
+        .trim()
+        .parse::<Timestamp>()
+        .ok()
+        .filter(|t| crate::domain::reach::instant(*t));
     let (errors, status) = if data.start.trim().is_empty() {
         let mut errors = FormErrors::default();
         errors.add("start", "Choose a time for your visit");

@@ -506,7 +506,12 @@ async fn reschedule(
 ) -> PageResult {
     let id = appointment_id(&id)?;
     let UserForm { user, data } = form;
-    let start = data.start.trim().parse::<Timestamp>().ok();
+    let start = data
+        .start
+        .trim()
+        .parse::<Timestamp>()
+        .ok()
+        .filter(|t| crate::domain::reach::instant(*t));
     let (errors, status) = if data.start.trim().is_empty() {
         let mut errors = FormErrors::default();
         errors.add("start", "Choose the new time for your visit");

@@ -98,7 +98,11 @@ pub(super) async fn appointments(
     let date = |field: &str, v: &Option<String>, errors: &mut FormErrors| -> Option<Date> {
         let s = nonempty(v)?;
         match s.parse::<Date>() {
-            Ok(d) => Some(d),
+            Ok(d) if crate::domain::reach::date(d) => Some(d),
+            Ok(_) => {
+                errors.add(field, "Dates must be between the years 1900 and 2199");
+                None
+            }
             Err(_) => {
                 errors.add(field, "Dates must be written YYYY-MM-DD");
                 None

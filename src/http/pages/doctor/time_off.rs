@@ -50,7 +50,11 @@ pub async fn post_time_off(
 ) -> PageResult {
     let tz = zone_of(&ctx.doctor);
     let mut errors = FormErrors::default();
-    let instant = |s: &str| local_instant(s, &tz).and_then(|t| t.parse::<Timestamp>().ok());
+    let instant = |s: &str| {
+        local_instant(s, &tz)
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .filter(|t| crate::domain::reach::instant(*t))
+    };
     let start = instant(&form.off_start);
     let end = instant(&form.off_end);
     if start.is_none() {

@@ -84,6 +84,7 @@ pub(super) async fn week(
         q.start
             .as_deref()
             .and_then(|s| s.parse::<Date>().ok())
+            .filter(|d| crate::domain::reach::date(*d))
             .unwrap_or(today),
     );
     let from = fmt::start_of(monday, &tz);
