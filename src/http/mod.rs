@@ -99,13 +99,16 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         // A body must arrive whole in time (decision 0024); a stalled one
         // is also cut by the connection's idle timeout.
-        .layer(server::body_deadline_layer(Duration::from_secs(
-            state
-                .clinic
-                .settings()
-                .connections
-                .body_read_timeout_seconds,
-        )))
+        .layer(middleware::from_fn_with_state(
+            Duration::from_secs(
+                state
+                    .clinic
+                    .settings()
+                    .connections
+                    .body_read_timeout_seconds,
+            ),
+            server::body_deadline,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

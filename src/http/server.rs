@@ -214,26 +214,17 @@ pub async fn serve(
     Ok(())
 }
 
-/// A layer giving every request's body `total` to arrive whole: a body that
-/// trickles in a byte at a time (never idle) is cut when the time is up,
-/// and its request fails like one whose client went away.
-pub fn body_deadline_layer(
-    total: Duration,
-) -> axum::middleware::FromFnLayer<
-    impl Fn(
-        axum::extract::Request,
-        axum::middleware::Next,
-    ) -> Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
-    + Clone,
-    (),
-    (axum::extract::Request,),
-> {
-    axum::middleware::from_fn(
-        move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let req = req.map(|body| axum::body::Body::new(DeadlineBody::new(body, total)));
-            Box::pin(next.run(req)) as Pin<Box<dyn Future<Output = _> + Send>>
-        },
-    )
+/// Middleware giving every request's body `total` to arrive whole: a body
+/// that trickles in a byte at a time (never idle) is cut when the time is
+/// up, and its request fails like one whose client went away. Use with
+/// `axum::middleware::from_fn_with_state(total, body_deadline)`.
+pub async fn body_deadline(
+    axum::extract::State(total): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let req = req.map(|body| axum::body::Body::new(DeadlineBody::new(body, total)));
+    next.run(req).await
 }
 
 /// A request body that fails once its deadline has passed.
