@@ -8,6 +8,7 @@
 //! - [`appointment`]: the status lifecycle and who may cancel or reschedule when.
 //! - [`person`]: validated names, phones, emails, passwords and birth dates.
 //! - [`throttle`]: when repeated login failures lock an account or address.
+//! - [`totp`]: one-time codes (RFC 6238), recovery codes, the sealed secret.
 //! - [`visit`]: when a video visit's room is open.
 //! - [`notify`]: when reminders are due and still go out; retry backoff.
 pub mod appointment;
@@ -20,4 +21,5 @@ pub mod notify;
 pub mod person;
 pub mod schedule;
 pub mod throttle;
+pub mod totp;
 pub mod visit;

@@ -128,7 +128,10 @@ impl From<Error> for FhirError {
                 "login",
                 "Send an `Authorization: Bearer` token (POST /api/v1/sessions gives one).",
             ),
-            Error::BadCredentials => Self::new(S::UNAUTHORIZED, "login", detail),
+            Error::BadCredentials | Error::SecondFactorRequired | Error::BadSecondFactor => {
+                Self::new(S::UNAUTHORIZED, "login", detail)
+            }
+            Error::SecondFactorSetupRequired => Self::new(S::FORBIDDEN, "forbidden", detail),
             Error::TooManyAttempts { .. }
             | Error::TooManyMessages { .. }
             | Error::RateLimited { .. } => Self::new(S::TOO_MANY_REQUESTS, "throttled", detail),
