@@ -25,6 +25,7 @@ mod pages_notify;
 mod proxy;
 mod sessions;
 mod throttle;
+mod totp;
 mod validation;
 mod visits;
 mod webhooks;
