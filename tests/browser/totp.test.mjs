@@ -91,6 +91,7 @@ test('a doctor turns on two-step login and then logs in with a code', async () =
   await page.waitForURL((u) => u.pathname === '/doctor/week');
   await nav(page, 'Account');
   assert.ok(await page.getByRole('region', { name: 'Two-step login' }).getByText('10 of your recovery codes are unused').isVisible());
+  await nav(page, 'My week');
   await logout(page);
 
   // The password alone no longer logs in: the second step asks for the code.
