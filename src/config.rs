@@ -522,6 +522,11 @@ pub struct Settings {
     #[arg(long = "limit-chat-per-address", env = "MEDIMEET_LIMIT_CHAT_PER_ADDRESS", default_value_t = defaults::CHAT_PER_ADDRESS)]
     pub chat_per_address: RateLimit,
 
+    /// Doctors and admins must log in with a second factor (TOTP): one
+    /// without it is sent to turn it on before anything else (decision 0019).
+    #[arg(long, env = "MEDIMEET_REQUIRE_STAFF_TOTP", default_value_t = false)]
+    pub require_staff_totp: bool,
+
     #[command(flatten)]
     pub connections: ConnectionLimits,
 }
@@ -621,6 +626,7 @@ impl Default for Settings {
             bookings_per_address: defaults::BOOKINGS_PER_ADDRESS,
             chat_per_account: defaults::CHAT_PER_ACCOUNT,
             chat_per_address: defaults::CHAT_PER_ADDRESS,
+            require_staff_totp: false,
             connections: ConnectionLimits::default(),
         }
     }

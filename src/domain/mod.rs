@@ -8,6 +8,7 @@
 //! - [`appointment`]: the status lifecycle and who may cancel or reschedule when.
 //! - [`person`]: validated names, phones, emails, passwords and birth dates.
 //! - [`throttle`]: when repeated login failures lock an account or address.
+//! - [`totp`]: one-time codes (RFC 6238), recovery codes, the sealed secret.
 //! - [`visit`]: when a video visit's room is open.
 //! - [`notify`]: when reminders are due and still go out; retry backoff.
 //! - [`reach`]: the years an instant from outside may name (1900 to 2199).
@@ -22,4 +23,5 @@ pub mod person;
 pub mod reach;
 pub mod schedule;
 pub mod throttle;
+pub mod totp;
 pub mod visit;

@@ -148,6 +148,9 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
             UseCaseError::BadCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
             UseCaseError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
+            UseCaseError::SecondFactorRequired => (S::UNAUTHORIZED, "totp_required"),
+            UseCaseError::BadSecondFactor => (S::UNAUTHORIZED, "totp_invalid"),
+            UseCaseError::SecondFactorSetupRequired => (S::FORBIDDEN, "totp_setup_required"),
             UseCaseError::TooManyMessages { .. } => (S::TOO_MANY_REQUESTS, "too_many_messages"),
             UseCaseError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
             UseCaseError::NotFound(_) => (S::NOT_FOUND, "not_found"),
@@ -165,6 +168,7 @@ impl From<UseCaseError> for ApiError {
                     Conflict::VisitNotStarted(_) => "visit_not_started",
                     Conflict::VisitNotOpen(_) => "visit_not_open",
                     Conflict::VisitClosed => "visit_closed",
+                    Conflict::SecondFactorState(_) => "totp_state",
                 },
             ),
             UseCaseError::Refused(r) => (

@@ -293,7 +293,11 @@ async fn load_session(
     Ok(Some((user, from_cookie)))
 }
 
-async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>, ApiError> {
+async fn load_user(
+    parts: &Parts,
+    state: &AppState,
+    allow_setup: bool,
+) -> Result<Option<CurrentUser>, ApiError> {
     let Some((u, from_cookie)) = load_session(parts, state).await? else {
         return Ok(None);
     };
@@ -312,14 +316,35 @@ async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser
             .detail("Missing or wrong X-CSRF-Token header."));
         }
     }
+    // A staff member the clinic requires a second factor of, who has not
+    // turned it on, may do only that (decision 0019).
+    if u.session.must_set_up_totp && !allow_setup {
+        return Err(crate::usecases::Error::SecondFactorSetupRequired.into());
+    }
     Ok(Some(u))
+}
+
+/// The signed-in user like [`CurrentUser`], also while the clinic waits for
+/// them to turn on a second factor: for turning it on, "who am I" and
+/// logging out, the only calls open to them then.
+pub struct SetupUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for SetupUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        load_user(parts, state, true)
+            .await?
+            .map(SetupUser)
+            .ok_or_else(ApiError::unauthorized)
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        load_user(parts, state)
+        load_user(parts, state, false)
             .await?
             .ok_or_else(ApiError::unauthorized)
     }
@@ -332,7 +357,7 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, ApiError> {
-        load_user(parts, state).await
+        load_user(parts, state, false).await
     }
 }
 

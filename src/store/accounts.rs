@@ -142,6 +142,8 @@ pub struct SessionUser {
     pub doctor_id: Option<DoctorId>,
     /// When the session was last used (`None`: not since the login).
     pub last_used_at: Option<i64>,
+    /// Whether the account's second factor is on (decision 0019).
+    pub totp_on: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -154,6 +156,7 @@ struct RawSessionUser {
     patient_id: Option<PatientId>,
     doctor_id: Option<DoctorId>,
     last_used_at: Option<i64>,
+    totp_enabled_at: Option<i64>,
 }
 
 /// A live session as its owner sees it.
@@ -178,6 +181,7 @@ impl TryFrom<RawSessionUser> for SessionUser {
             patient_id: r.patient_id,
             doctor_id: r.doctor_id,
             last_used_at: r.last_used_at,
+            totp_on: r.totp_enabled_at.is_some(),
         })
     }
 }
@@ -327,6 +331,20 @@ impl Store {
         })
     }
 
+    /// An account by its id (a login's second step names it).
+    pub async fn find_account(&self, id: AccountId) -> Result<Option<AccountRow>> {
+        on_read!(self, pool => {
+            sqlx::query_as::<_, RawAccount>(
+                "SELECT id, role, login, password_hash, active FROM accounts WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .map(AccountRow::try_from)
+            .transpose()
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub async fn create_session(
         &self,
@@ -368,11 +386,13 @@ impl Store {
         on_read!(self, pool => {
             sqlx::query_as::<_, RawSessionUser>(
                 "SELECT a.id AS account_id, a.role, a.login, s.csrf_token, s.expires_at, \
-                        p.id AS patient_id, d.id AS doctor_id, s.last_used_at \
+                        p.id AS patient_id, d.id AS doctor_id, s.last_used_at, \
+                        t.enabled_at AS totp_enabled_at \
                  FROM sessions s \
                  JOIN accounts a ON a.id = s.account_id \
                  LEFT JOIN patients p ON p.account_id = a.id \
                  LEFT JOIN doctors d ON d.account_id = a.id \
+                 LEFT JOIN account_totp t ON t.account_id = a.id \
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.active",
             )
             .bind(token_hash)

@@ -38,6 +38,7 @@ pub mod seed;
 mod stats;
 #[cfg(test)]
 pub(crate) mod test_db;
+mod totp;
 mod visits;
 mod webhooks;
 
@@ -51,6 +52,7 @@ pub use outbox::{DeliveryRow, DeliveryState, EventRow, NewDelivery, Outcome, Rec
 pub use relay::Hub;
 pub use schedule::*;
 pub use stats::*;
+pub use totp::TotpRow;
 pub use visits::*;
 pub use webhooks::*;
 

@@ -70,6 +70,9 @@ pub enum Conflict {
     VisitNotOpen(jiff::Timestamp),
     /// The visit's video room has closed (or the visit is over or cancelled).
     VisitClosed,
+    /// The account's second factor is not in the state this needs (on
+    /// already, not started, not on); says which.
+    SecondFactorState(&'static str),
 }
 
 /// A well-formed request the clinic cannot take.
@@ -96,6 +99,16 @@ pub enum Error {
     /// Too many failed logins; try again after this many seconds.
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: i64 },
+    /// The password was right; the account's second factor must follow.
+    #[error("second factor required")]
+    SecondFactorRequired,
+    /// The second factor's code is wrong, used before, or a recovery code
+    /// that is not (or no longer) the account's.
+    #[error("wrong second factor")]
+    BadSecondFactor,
+    /// The clinic requires staff to turn on a second factor first.
+    #[error("second factor setup required")]
+    SecondFactorSetupRequired,
     /// Too many chat messages in a short time.
     #[error("too many messages")]
     TooManyMessages { retry_after_secs: i64 },
@@ -145,6 +158,9 @@ impl Error {
             Error::Unauthenticated => "You need to log in",
             Error::BadCredentials => "Wrong login or password",
             Error::TooManyAttempts { .. } => "Too many failed logins",
+            Error::SecondFactorRequired => "Enter the code from your authenticator app",
+            Error::BadSecondFactor => "Wrong code",
+            Error::SecondFactorSetupRequired => "Turn on two-step login first",
             Error::TooManyMessages { .. } => "Too many messages",
             Error::RateLimited { .. } => "Too many requests",
             Error::NotFound(_) => "Not found",
@@ -160,6 +176,7 @@ impl Error {
                 Conflict::VisitNotStarted(_) => "Too early",
                 Conflict::VisitNotOpen(_) => "The visit's room is not open yet",
                 Conflict::VisitClosed => "The visit's room has closed",
+                Conflict::SecondFactorState(_) => "Two-step login is not in that state",
             },
             Error::Refused(r) => match r {
                 Refusal::NotAFreeSlot => "Not one of the doctor's slots",
@@ -181,6 +198,16 @@ impl Error {
                 "Too many failed logins. Try again in {} minutes.",
                 (retry_after_secs + 59) / 60
             ),
+            Error::SecondFactorRequired => "This account logs in with a second step: send the \
+                current 6-digit code of its authenticator app (or a recovery code) as totp_code."
+                .into(),
+            Error::BadSecondFactor => "That code is wrong or was already used. Enter the \
+                current code from your authenticator app, or an unused recovery code."
+                .into(),
+            Error::SecondFactorSetupRequired => "The clinic requires doctors and admins to log \
+                in with a second step. Turn it on (POST /api/v1/me/totp, or the Account page) \
+                before anything else."
+                .into(),
             Error::TooManyMessages { retry_after_secs } => format!(
                 "You sent many messages in a short time. Wait {retry_after_secs} seconds and send again."
             ),
@@ -221,6 +248,7 @@ impl Error {
                 Conflict::VisitClosed => {
                     "The visit is over, cancelled, or its room closed after its end.".into()
                 }
+                Conflict::SecondFactorState(why) => (*why).to_owned(),
             },
             Error::Refused(r) => match r {
                 Refusal::NotAFreeSlot => "That time is not one of the doctor's bookable slots. \

@@ -20,6 +20,7 @@
 //! - [`schedule`]: working hours, time off and free slots.
 //! - [`patients`]: registration and profiles.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
+//! - [`totp`]: the second factor of doctors and admins (decision 0019).
 //! - [`clinic`]: the admin's figures and the audit log.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
@@ -37,6 +38,7 @@ pub mod operations;
 pub mod patients;
 pub mod schedule;
 pub mod sessions;
+pub mod totp;
 pub mod visits;
 pub mod webhooks;
 

@@ -6,7 +6,7 @@ use crate::domain::caller::Role;
 use crate::domain::person::{Email, Phone, PhoneRegion};
 use crate::domain::throttle::ThrottlePolicy;
 use crate::metrics::LoginOutcome;
-use crate::store::SessionUser;
+use crate::store::{AccountRow, SessionUser};
 use jiff::{SignedDuration, Timestamp};
 
 /// The login someone typed: patients log in with a phone, staff with an email.
@@ -26,6 +26,10 @@ pub struct Credentials {
     pub client: String,
     /// The client's `User-Agent`, shown in the session list.
     pub device: Option<String>,
+    /// The second factor, for an account that has one on (decision 0019):
+    /// a current code of its authenticator app or a recovery code. Ignored
+    /// for an account without one.
+    pub second_factor: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -42,6 +46,19 @@ pub struct NewSession {
     pub csrf_token: String,
     pub expires_at: Timestamp,
     pub role: Role,
+    /// The clinic requires a second factor this account has not turned on
+    /// yet: it must do that before anything else.
+    pub must_set_up_totp: bool,
+}
+
+/// Where a login stands after the password ([`begin_login`]).
+#[derive(Debug)]
+pub enum LoginStep {
+    /// Logged in.
+    Done(NewSession),
+    /// The password was right; the second factor must follow, with this
+    /// short-lived token naming the login ([`finish_login`]).
+    SecondFactor { pending: String },
 }
 
 /// The person behind a live session.
@@ -53,6 +70,9 @@ pub struct Session {
     pub token_hash: String,
     /// What forms and cookie-authenticated API writes must carry.
     pub csrf_token: String,
+    /// A staff member the clinic requires a second factor of, who has not
+    /// turned it on: only setting it up (and logging out) is open to them.
+    pub must_set_up_totp: bool,
 }
 
 /// The login as stored; `None` if it cannot be anyone's.
@@ -64,7 +84,12 @@ fn normalize(login: &Login, region: PhoneRegion) -> Option<String> {
 }
 
 /// Reserves one attempt on a throttle key: `Err` with the wait if it is locked.
-async fn reserve(clinic: &Clinic, key: &str, policy: ThrottlePolicy, now: i64) -> Result<()> {
+pub(super) async fn reserve(
+    clinic: &Clinic,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: i64,
+) -> Result<()> {
     clinic
         .store
         .throttle_update(key, |st| match policy.reserve(st, now) {
@@ -80,15 +105,53 @@ async fn reserve(clinic: &Clinic, key: &str, policy: ThrottlePolicy, now: i64) -
 /// Checks the credentials and opens a session. Each attempt is reserved on
 /// the address's and the account's throttle before the password is checked
 /// (see [`crate::domain::throttle`]), so a crowd of guesses at once gets at
-/// most the limit evaluated. Every attempt is counted by its outcome
+/// most the limit evaluated. An account with a second factor on needs it in
+/// the same call ([`Credentials::second_factor`]), else
+/// [`Error::SecondFactorRequired`]. Every attempt is counted by its outcome
 /// (`/metrics`), never by who tried.
 pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
-    let result = check_and_open(clinic, creds).await;
+    match counted(clinic, check(clinic, creds, false).await) {
+        Ok(LoginStep::Done(s)) => Ok(s),
+        Ok(LoginStep::SecondFactor { .. }) => Err(Error::SecondFactorRequired),
+        Err(e) => Err(e),
+    }
+}
+
+/// Like [`log_in`], for a face that asks for the second factor on a page of
+/// its own: a right password of an account with a second factor gives a
+/// short-lived token to pass to [`finish_login`] with the code, so the
+/// password is not asked (or carried) again.
+pub async fn begin_login(clinic: &Clinic, creds: Credentials) -> Result<LoginStep> {
+    counted(clinic, check(clinic, creds, true).await)
+}
+
+/// How long the second step of a login may take.
+const PENDING_SECS: i64 = 5 * 60;
+
+/// The second step of a login begun with [`begin_login`]: the token it gave
+/// and the code (or a recovery code). Wrong codes count on the same
+/// throttle keys as wrong passwords.
+pub async fn finish_login(
+    clinic: &Clinic,
+    pending: &str,
+    code: &str,
+    client: &str,
+    device: Option<&str>,
+) -> Result<NewSession> {
+    let result = finish(clinic, pending, code, client, device).await;
+    match counted(clinic, result.map(LoginStep::Done)) {
+        Ok(LoginStep::Done(s)) => Ok(s),
+        Ok(LoginStep::SecondFactor { .. }) => Err(Error::SecondFactorRequired),
+        Err(e) => Err(e),
+    }
+}
+
+fn counted(clinic: &Clinic, result: Result<LoginStep>) -> Result<LoginStep> {
     let outcome = match &result {
-        Ok(_) => Some(LoginOutcome::Ok),
-        Err(Error::BadCredentials) => Some(LoginOutcome::Failed),
+        Ok(LoginStep::Done(_)) => Some(LoginOutcome::Ok),
+        Err(Error::BadCredentials | Error::BadSecondFactor) => Some(LoginOutcome::Failed),
         Err(Error::TooManyAttempts { .. }) => Some(LoginOutcome::Throttled),
-        Err(_) => None,
+        Ok(LoginStep::SecondFactor { .. }) | Err(_) => None,
     };
     if let Some(o) = outcome {
         clinic.metrics().login(o);
@@ -96,7 +159,108 @@ pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
     result
 }
 
-async fn check_and_open(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
+/// What a pending login's token signs: the account, the deadline and the
+/// password hash (a password changed meanwhile voids the token).
+fn pending_purpose(expires: i64, password_hash: &str) -> String {
+    format!(
+        "login-pending:{expires}:{}",
+        auth::token_hash(password_hash)
+    )
+}
+
+async fn pending_token(clinic: &Clinic, account: &AccountRow, now: i64) -> Result<String> {
+    let key = super::notifications::link_key(clinic).await?;
+    let expires = now + PENDING_SECS;
+    Ok(format!(
+        "{expires}.{}",
+        auth::signed_token(
+            &key,
+            &pending_purpose(expires, &account.password_hash),
+            account.id.get()
+        )
+    ))
+}
+
+/// The active account a pending login's token names, if it is ours and
+/// not expired.
+async fn pending_account(clinic: &Clinic, token: &str, now: i64) -> Result<Option<AccountRow>> {
+    let Some((expires, signed)) = token.trim().split_once('.') else {
+        return Ok(None);
+    };
+    let Ok(expires) = expires.parse::<i64>() else {
+        return Ok(None);
+    };
+    let Some(id) = signed
+        .split_once('.')
+        .and_then(|(id, _)| id.parse::<i64>().ok())
+    else {
+        return Ok(None);
+    };
+    if expires <= now || expires > now + PENDING_SECS {
+        return Ok(None);
+    }
+    let Some(account) = clinic
+        .store
+        .find_account(crate::domain::ids::AccountId::new(id))
+        .await?
+        .filter(|a| a.active)
+    else {
+        return Ok(None);
+    };
+    let key = super::notifications::link_key(clinic).await?;
+    let purpose = pending_purpose(expires, &account.password_hash);
+    Ok((auth::verify_signed_token(&key, &purpose, signed) == Some(id)).then_some(account))
+}
+
+async fn finish(
+    clinic: &Clinic,
+    pending: &str,
+    code: &str,
+    client: &str,
+    device: Option<&str>,
+) -> Result<NewSession> {
+    let secs = clinic.now().as_second();
+    // An expired or forged token: the login starts again from the password.
+    let Some(account) = pending_account(clinic, pending, secs).await? else {
+        return Err(Error::Unauthenticated);
+    };
+    let addr_key = format!("addr:{client}");
+    let login_key = format!("login:{}", account.login);
+    reserve(clinic, &addr_key, ThrottlePolicy::ADDRESS, secs).await?;
+    if let Err(e) = reserve(clinic, &login_key, ThrottlePolicy::ACCOUNT, secs).await {
+        refund(clinic, &addr_key, ThrottlePolicy::ADDRESS).await?;
+        return Err(e);
+    }
+    let Some(row) = super::totp::on_for(clinic, account.id, account.role).await? else {
+        // Turned off meanwhile: the password alone was enough.
+        return open_checked(clinic, &account, &login_key, &addr_key, client, device).await;
+    };
+    if !super::totp::check(clinic, account.id, &row, code).await? {
+        tracing::info!("login failed at the second step");
+        return Err(Error::BadSecondFactor);
+    }
+    open_checked(clinic, &account, &login_key, &addr_key, client, device).await
+}
+
+/// Clears the account's failures, refunds the address's attempt and opens
+/// a session: the login is complete.
+async fn open_checked(
+    clinic: &Clinic,
+    account: &AccountRow,
+    login_key: &str,
+    addr_key: &str,
+    client: &str,
+    device: Option<&str>,
+) -> Result<NewSession> {
+    clinic
+        .store
+        .throttle_update(login_key, |_| (None, ()))
+        .await?;
+    refund(clinic, addr_key, ThrottlePolicy::ADDRESS).await?;
+    open(clinic, account, client, device).await
+}
+
+async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<LoginStep> {
     let now = clinic.now();
     let secs = now.as_second();
     let settings = clinic.settings();
@@ -123,19 +287,73 @@ async fn check_and_open(clinic: &Clinic, creds: Credentials) -> Result<NewSessio
         .map(|a| a.password_hash.clone())
         .unwrap_or_else(|| auth::DUMMY_HASH.to_owned());
     let ok = auth::verify_password_async(creds.password, hash).await;
-    let account = match account {
-        Some(a) if ok && a.active => a,
+    let (account, login_key) = match (account, login_key) {
+        (Some(a), Some(k)) if ok && a.active => (a, k),
         _ => {
             // The reservations stand as the failures they were.
             tracing::info!("login failed");
             return Err(Error::BadCredentials);
         }
     };
-    if let Some(k) = &login_key {
-        clinic.store.throttle_update(k, |_| (None, ())).await?;
+    let device = creds.device.as_deref();
+    let Some(row) = super::totp::on_for(clinic, account.id, account.role).await? else {
+        return Ok(LoginStep::Done(
+            open_checked(
+                clinic,
+                &account,
+                &login_key,
+                &addr_key,
+                &creds.client,
+                device,
+            )
+            .await?,
+        ));
+    };
+    match creds.second_factor.as_deref().map(str::trim) {
+        Some(code) if !code.is_empty() => {
+            if !super::totp::check(clinic, account.id, &row, code).await? {
+                tracing::info!("login failed at the second step");
+                return Err(Error::BadSecondFactor);
+            }
+            Ok(LoginStep::Done(
+                open_checked(
+                    clinic,
+                    &account,
+                    &login_key,
+                    &addr_key,
+                    &creds.client,
+                    device,
+                )
+                .await?,
+            ))
+        }
+        _ => {
+            // A right password is no failure, but it does not clear the
+            // account's count either: that would let whoever knows the
+            // password guess codes without end.
+            refund(clinic, &login_key, ThrottlePolicy::ACCOUNT).await?;
+            refund(clinic, &addr_key, ThrottlePolicy::ADDRESS).await?;
+            if pending {
+                Ok(LoginStep::SecondFactor {
+                    pending: pending_token(clinic, &account, secs).await?,
+                })
+            } else {
+                Err(Error::SecondFactorRequired)
+            }
+        }
     }
-    refund(clinic, &addr_key, ThrottlePolicy::ADDRESS).await?;
+}
 
+/// Opens a session for an account whose login is complete.
+async fn open(
+    clinic: &Clinic,
+    account: &AccountRow,
+    client: &str,
+    device: Option<&str>,
+) -> Result<NewSession> {
+    let now = clinic.now();
+    let secs = now.as_second();
+    let settings = clinic.settings();
     let token = auth::new_token();
     let csrf = auth::new_token();
     let hours = settings.session_hours;
@@ -150,9 +368,7 @@ async fn check_and_open(clinic: &Clinic, creds: Credentials) -> Result<NewSessio
             &csrf,
             secs,
             expires_at.as_second(),
-            creds
-                .device
-                .as_deref()
+            device
                 .map(|d| {
                     d.chars()
                         .filter(|c| !c.is_control())
@@ -160,15 +376,21 @@ async fn check_and_open(clinic: &Clinic, creds: Credentials) -> Result<NewSessio
                         .collect::<String>()
                 })
                 .as_deref(),
-            &creds.client,
+            client,
         )
         .await?;
     tracing::info!(account_id = %account.id, "logged in");
+    let must_set_up_totp = settings.require_staff_totp
+        && account.role != Role::Patient
+        && super::totp::on_for(clinic, account.id, account.role)
+            .await?
+            .is_none();
     Ok(NewSession {
         token,
         csrf_token: csrf,
         expires_at,
         role: account.role,
+        must_set_up_totp,
     })
 }
 
@@ -192,11 +414,14 @@ pub async fn session(clinic: &Clinic, token: &str) -> Result<Option<Session>> {
     if u.last_used_at.is_none_or(|t| now - t >= 60) {
         clinic.store.touch_session(&hash, now).await?;
     }
+    let must_set_up_totp =
+        clinic.settings().require_staff_totp && u.role != Role::Patient && !u.totp_on;
     Ok(Some(Session {
         caller,
         login: u.login,
         token_hash: hash,
         csrf_token: u.csrf_token,
+        must_set_up_totp,
     }))
 }
 

@@ -303,6 +303,7 @@ async fn login_reserves_attempts_so_a_crowd_of_guesses_gets_at_most_five(clinic:
         password: password.into(),
         client: "203.0.113.9".into(),
         device: None,
+        second_factor: None,
     };
     let mut tasks = Vec::new();
     for _ in 0..40 {

@@ -26,6 +26,7 @@ mod pages_notify;
 mod proxy;
 mod sessions;
 mod throttle;
+mod totp;
 mod validation;
 mod visits;
 mod webhooks;

@@ -8,6 +8,7 @@ pub mod patients;
 pub mod schema;
 pub mod sessions;
 pub mod signal;
+pub mod totp;
 pub mod visits;
 pub mod webhooks;
 
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(sessions::router())
+        .merge(totp::router())
         .merge(patients::router())
         .merge(doctors::router())
         .merge(appointments::router())

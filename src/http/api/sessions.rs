@@ -6,7 +6,7 @@ use super::patients::PatientView;
 use super::schema::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, ClientAddr, CurrentUser, session_cookie};
+use crate::http::extract::{ApiJson, ClientAddr, CurrentUser, SetupUser, session_cookie};
 use crate::usecases::sessions::{self, Credentials, Login};
 use crate::usecases::{doctors, patients};
 use axum::extract::State;
@@ -34,6 +34,8 @@ pub struct LoginRequest {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub password: String,
+    /// The second factor of a doctor or admin who turned it on.
+    pub totp_code: Option<String>,
 }
 
 impl std::fmt::Debug for LoginRequest {
@@ -70,6 +72,11 @@ pub struct EmailLogin {
     #[schema(example = "doctor@clinic.example")]
     email: String,
     password: String,
+    /// Needed once the account has two-step login on (the login answers
+    /// 401 `totp_required` without it): the current 6-digit code of its
+    /// authenticator app, or one of its unused recovery codes.
+    #[schema(example = "123456")]
+    totp_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -119,6 +126,7 @@ async fn start_session(
         password: req.password,
         client: client.0.clone(),
         device: client.1.clone(),
+        second_factor: req.totp_code,
     };
     Ok(sessions::log_in(&state.clinic, creds).await?)
 }
@@ -129,9 +137,9 @@ async fn start_session(
     request_body = LoginBody,
     responses(
         (status = 201, description = "Logged in; also sets the session cookie", body = SessionCreated),
-        (status = 401, description = "Wrong login or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong login or password (`invalid_credentials`); the password is right but the account's second factor is missing (`totp_required`: send `totp_code`) or wrong or used before (`totp_invalid`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Neither or both of phone and email given (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins or codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -168,7 +176,10 @@ pub async fn login(
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    SetupUser(user): SetupUser,
+) -> ApiResult<Response> {
     sessions::log_out(&state.clinic, &user.session).await?;
     let secure = state.clinic.settings().secure_cookies;
     let mut headers = HeaderMap::new();
@@ -187,7 +198,10 @@ pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResu
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<Me>> {
+pub async fn me(
+    State(state): State<AppState>,
+    SetupUser(user): SetupUser,
+) -> ApiResult<axum::Json<Me>> {
     let today = patients::today(&state.clinic);
     let patient = patients::own(&state.clinic, &user.caller)
         .await?

@@ -128,7 +128,10 @@ impl From<Error> for FhirError {
                 "login",
                 "Send an `Authorization: Bearer` token (POST /api/v1/sessions gives one).",
             ),
-            Error::BadCredentials => Self::new(S::UNAUTHORIZED, "login", detail),
+            Error::BadCredentials | Error::SecondFactorRequired | Error::BadSecondFactor => {
+                Self::new(S::UNAUTHORIZED, "login", detail)
+            }
+            Error::SecondFactorSetupRequired => Self::new(S::FORBIDDEN, "forbidden", detail),
             Error::TooManyAttempts { .. }
             | Error::TooManyMessages { .. }
             | Error::RateLimited { .. } => Self::new(S::TOO_MANY_REQUESTS, "throttled", detail),
@@ -218,6 +221,10 @@ impl FromRequestParts<AppState> for FhirCaller {
             .and_then(crate::http::extract::bearer)
             .ok_or_else(|| FhirError::from(Error::Unauthenticated))?;
         match crate::usecases::sessions::session(&state.clinic, token).await? {
+            // Staff held until they turn on a second factor (decision 0019).
+            Some(session) if session.must_set_up_totp => {
+                Err(Error::SecondFactorSetupRequired.into())
+            }
             Some(session) => Ok(Self(session.caller)),
             None => Err(Error::Unauthenticated.into()),
         }

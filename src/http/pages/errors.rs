@@ -23,6 +23,9 @@ pub enum PageError {
     BadForm(&'static str),
     /// The clinic said no, or failed: shown as an error page.
     Failed(UseCaseError),
+    /// The clinic requires a second factor this staff member has not
+    /// turned on: to its setup page before anything else (decision 0019).
+    TotpSetup,
 }
 
 impl From<UseCaseError> for PageError {
@@ -48,7 +51,11 @@ impl PageError {
 pub fn status_of(e: &UseCaseError) -> StatusCode {
     use StatusCode as S;
     match e {
-        UseCaseError::Unauthenticated | UseCaseError::BadCredentials => S::UNAUTHORIZED,
+        UseCaseError::Unauthenticated
+        | UseCaseError::BadCredentials
+        | UseCaseError::SecondFactorRequired
+        | UseCaseError::BadSecondFactor => S::UNAUTHORIZED,
+        UseCaseError::SecondFactorSetupRequired => S::FORBIDDEN,
         UseCaseError::TooManyAttempts { .. }
         | UseCaseError::TooManyMessages { .. }
         | UseCaseError::RateLimited { .. } => S::TOO_MANY_REQUESTS,
@@ -95,6 +102,7 @@ impl IntoResponse for PageError {
                  token or it has expired. Go back, reload the page and try again.",
             ),
             PageError::BadForm(why) => error_page(StatusCode::BAD_REQUEST, "Bad request", why),
+            PageError::TotpSetup => see_other(super::account::TOTP_SETUP_PATH, None, false),
             PageError::Failed(e) => {
                 let status = status_of(&e);
                 let (heading, message) = match status {

@@ -86,6 +86,15 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for UserForm<T> {
             tracing::info!("page form refused: bad CSRF token");
             return Err(PageError::Csrf);
         }
+        // Waiting for a second factor the clinic requires: only its setup
+        // forms and logging out go through (decision 0019).
+        let path = parts.uri.path();
+        if user.session.must_set_up_totp
+            && !path.starts_with(super::account::TOTP_SETUP_PATH)
+            && path != "/logout"
+        {
+            return Err(PageError::TotpSetup);
+        }
         Ok(UserForm { user, data })
     }
 }

@@ -14,7 +14,7 @@ use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, session_cookie};
 use crate::usecases::patients::{self, Registration};
-use crate::usecases::sessions::{self, Credentials, Login, NewSession};
+use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
 use crate::usecases::{Caller, Conflict, Error, limits};
 use askama::Template;
 use axum::Router;
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
         .route("/login", get(login_page).post(login))
+        .route("/login/totp", post(login_totp))
         .route("/signup", get(signup_page).post(signup))
         .route("/logout", post(logout))
 }
@@ -216,16 +217,17 @@ async fn login(
         password: form.password,
         client: client.0,
         device: client.1,
+        second_factor: None,
     };
-    match sessions::log_in(&state.clinic, creds).await {
-        Ok(session) => {
-            let to = if next.is_empty() {
-                home_of(session.role)
-            } else {
-                next.as_str()
-            };
-            Ok(logged_in(&state, &session, to, Flash::LoggedIn))
-        }
+    match sessions::begin_login(&state.clinic, creds).await {
+        Ok(LoginStep::Done(session)) => Ok(complete(&state, &session, &next)),
+        Ok(LoginStep::SecondFactor { pending }) => Ok(render(&SecondStepPage {
+            layout: viewer.layout("Two-step login", "login"),
+            csrf: viewer.anon_csrf.clone(),
+            pending,
+            next: next.clone(),
+            errors: FormErrors::default(),
+        })),
         Err(e @ Error::BadCredentials) => Ok(render_status(
             form_status(&e),
             &page(FormErrors::alert(
@@ -236,6 +238,92 @@ async fn login(
         Err(e) if status_of(&e).is_client_error() => Ok(render_status(
             form_status(&e),
             &page(FormErrors::alert(e.detail())),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a complete login goes: the page asked for, or the role's home
+/// (or, first, setting up the second factor the clinic requires).
+fn complete(state: &AppState, session: &NewSession, next: &str) -> Response {
+    let to = if session.must_set_up_totp {
+        super::account::TOTP_SETUP_PATH
+    } else if next.is_empty() {
+        home_of(session.role)
+    } else {
+        next
+    };
+    logged_in(state, session, to, Flash::LoggedIn)
+}
+
+/// The second step of a login: the code, after a right password (decision
+/// 0019). The password is not asked again: the signed, short-lived
+/// `pending` token says whose login this is.
+#[derive(Template)]
+#[template(path = "login_totp.html")]
+struct SecondStepPage {
+    layout: Layout,
+    csrf: String,
+    pending: String,
+    next: String,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct SecondStepForm {
+    #[serde(default)]
+    pending: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_totp(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    client: ClientAddr,
+    AnonForm(form): AnonForm<SecondStepForm>,
+) -> PageResult {
+    let next = safe_local_path(&form.next).unwrap_or("").to_owned();
+    let again = |errors: FormErrors| SecondStepPage {
+        layout: viewer.layout("Two-step login", "login"),
+        csrf: viewer.anon_csrf.clone(),
+        pending: form.pending.clone(),
+        next: next.clone(),
+        errors,
+    };
+    if form.code.trim().is_empty() {
+        let mut errors = FormErrors::default();
+        errors.add("code", "Enter the code from your authenticator app");
+        return Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &again(errors),
+        ));
+    }
+    match sessions::finish_login(
+        &state.clinic,
+        &form.pending,
+        &form.code,
+        &client.0,
+        client.1.as_deref(),
+    )
+    .await
+    {
+        Ok(session) => Ok(complete(&state, &session, &next)),
+        // The second step ran out (or was not ours): from the password again.
+        Err(Error::Unauthenticated) => Ok(viewer.redirect("/login?expired=1", None)),
+        Err(e @ Error::BadSecondFactor) => {
+            let mut errors = FormErrors::default();
+            errors.add(
+                "code",
+                "That code is wrong or was already used. Enter the code the app shows now.",
+            );
+            Ok(render_status(form_status(&e), &again(errors)))
+        }
+        Err(e) if status_of(&e).is_client_error() => Ok(render_status(
+            form_status(&e),
+            &again(FormErrors::alert(e.detail())),
         )),
         Err(e) => Err(e.into()),
     }
@@ -317,6 +405,7 @@ async fn signup(
                 password: std::mem::take(&mut form.password),
                 client: client.0,
                 device: client.1,
+                second_factor: None,
             };
             let session = sessions::log_in(&state.clinic, creds).await?;
             Ok(logged_in(&state, &session, "/doctors", Flash::Welcome))

@@ -37,6 +37,16 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let user = session_of(parts, state).await?;
+        // A staff member the clinic requires a second factor of goes to its
+        // setup before any other page (decision 0019).
+        if user.as_ref().is_some_and(|u| u.session.must_set_up_totp)
+            && !parts
+                .uri
+                .path()
+                .starts_with(super::account::TOTP_SETUP_PATH)
+        {
+            return Err(PageError::TotpSetup);
+        }
         let stale_session = user.is_none() && cookie(&parts.headers, SESSION_COOKIE).is_some();
         let name = match &user {
             Some(u) => display_name(state, u).await?,
@@ -99,6 +109,7 @@ impl Viewer {
     pub fn require(&self, role: Role) -> Result<&CurrentUser, PageError> {
         match &self.user {
             None => Err(self.login_redirect()),
+            Some(u) if u.session.must_set_up_totp => Err(PageError::TotpSetup),
             Some(u) if u.role() == Some(role) => Ok(u),
             Some(_) => Err(PageError::not_found()),
         }
@@ -106,6 +117,16 @@ impl Viewer {
 
     /// The signed-in user, whatever their role.
     pub fn signed_in(&self) -> Result<&CurrentUser, PageError> {
+        match &self.user {
+            None => Err(self.login_redirect()),
+            Some(u) if u.session.must_set_up_totp => Err(PageError::TotpSetup),
+            Some(u) => Ok(u),
+        }
+    }
+
+    /// The signed-in user, also while the clinic waits for them to turn on
+    /// a second factor: for its setup page only.
+    pub fn signed_in_for_setup(&self) -> Result<&CurrentUser, PageError> {
         self.user.as_ref().ok_or_else(|| self.login_redirect())
     }
 
