@@ -4,6 +4,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod doctors;
+pub mod patient_data;
 pub mod patients;
 pub mod schema;
 pub mod sessions;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(sessions::router())
         .merge(patients::router())
+        .merge(patient_data::router())
         .merge(doctors::router())
         .merge(appointments::router())
         .merge(visits::router())
