@@ -31,10 +31,11 @@ pub enum Flash {
     PasswordChanged,
     SessionEnded,
     OtherSessionsEnded,
+    AccountClosed,
 }
 
 impl Flash {
-    const ALL: [Flash; 25] = [
+    const ALL: [Flash; 26] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -60,6 +61,7 @@ impl Flash {
         Flash::PasswordChanged,
         Flash::SessionEnded,
         Flash::OtherSessionsEnded,
+        Flash::AccountClosed,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -89,6 +91,7 @@ impl Flash {
             Flash::PasswordChanged => "password_changed",
             Flash::SessionEnded => "session_ended",
             Flash::OtherSessionsEnded => "other_sessions_ended",
+            Flash::AccountClosed => "account_closed",
         }
     }
 
@@ -137,6 +140,9 @@ impl Flash {
             Flash::SessionEnded => "That session is ended: it is logged out.",
             Flash::OtherSessionsEnded => {
                 "Every other session is ended: only this one is logged in."
+            }
+            Flash::AccountClosed => {
+                "Your account is closed: you are logged out everywhere and can no longer log in. Your visits still to come are cancelled."
             }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
