@@ -15,6 +15,8 @@ async fn the_openapi_document_lists_every_operation(backend: Backend) {
         ("/api/v1/sessions", "delete"),
         ("/api/v1/sessions/{id}", "delete"),
         ("/api/v1/me/password", "post"),
+        ("/api/v1/me/export", "get"),
+        ("/api/v1/me/close", "post"),
         ("/api/v1/me", "get"),
         ("/api/v1/patients", "post"),
         ("/api/v1/patients/{id}", "get"),
