@@ -1,6 +1,6 @@
 //! Pure domain rules: no I/O, no clock, no HTTP, no SQL. Callers pass `now`.
 //!
-//! - [`appointment`], [`doctor`], [`person`], [`audit`]: the clinic's records
+//! - [`appointment`], [`doctor`], [`person`], [`audit`], [`patient_data`]: the clinic's records
 //!   (what the store returns and the use cases hand to faces).
 //! - [`caller`]: who is asking, and every rule of who may see or act on what.
 //! - [`ids`]: typed ids of the clinic's records.
@@ -19,6 +19,7 @@ pub mod doctor;
 pub mod ids;
 pub mod limits;
 pub mod notify;
+pub mod patient_data;
 pub mod person;
 pub mod reach;
 pub mod schedule;

@@ -137,6 +137,9 @@ pub struct Recipients {
     pub doctor_account: AccountId,
     pub doctor_email: String,
     pub doctor_timezone: String,
+    /// When the patient closed their account (decision 0020): nothing
+    /// made after that reaches them.
+    pub patient_closed_at: Option<i64>,
 }
 
 /// Claims due deliveries: a lease on each, so no other worker takes them
@@ -295,7 +298,7 @@ impl Store {
             Ok(sqlx::query_as::<_, Recipients>(
                 "SELECT p.account_id AS patient_account, p.email AS patient_email, p.phone AS patient_phone, \
                    p.notify_email, p.notify_sms, d.account_id AS doctor_account, da.login AS doctor_email, \
-                   d.timezone AS doctor_timezone \
+                   d.timezone AS doctor_timezone, p.closed_at AS patient_closed_at \
                  FROM appointments ap JOIN patients p ON p.id = ap.patient_id \
                  JOIN doctors d ON d.id = ap.doctor_id JOIN accounts da ON da.id = d.account_id \
                  WHERE ap.id = $1",

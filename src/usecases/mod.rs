@@ -19,6 +19,7 @@
 //! - [`doctors`]: the directory, onboarding and editing doctors.
 //! - [`schedule`]: working hours, time off and free slots.
 //! - [`patients`]: registration and profiles.
+//! - [`patient_data`]: a patient's download of their data, and closing their account.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
 //! - [`totp`]: the second factor of doctors and admins (decision 0019).
 //! - [`clinic`]: the admin's figures and the audit log.
@@ -35,6 +36,7 @@ pub mod error;
 pub mod limits;
 pub mod notifications;
 pub mod operations;
+pub mod patient_data;
 pub mod patients;
 pub mod schedule;
 pub mod sessions;

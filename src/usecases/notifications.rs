@@ -345,6 +345,14 @@ async fn decide(
         Some(a) if a == r.doctor_account => Role::Doctor,
         _ => Role::Admin,
     });
+    // A closed account hears of its closure's cancellations, and of
+    // nothing after it (decision 0020); a reminder is made "now".
+    if for_patient
+        && r.patient_closed_at
+            .is_some_and(|closed| created.as_second() > closed)
+    {
+        return Ok(Err(dropped("the patient closed their account")));
+    }
     // The patient's choices as they are now, not as they were at booking.
     if for_patient {
         let off = match channel {

@@ -559,3 +559,34 @@ pub async fn change_password(
     tracing::info!(account_id = %account, ended, "password changed");
     Ok(())
 }
+
+/// Checks the caller's own password again before a grave step (closing the
+/// account): a wrong one is `Invalid` on `field` and counts on the
+/// account's login throttle, like a wrong current password when changing it,
+/// so this is no side door for guessing.
+pub(crate) async fn confirm_password(
+    clinic: &Clinic,
+    session: &Session,
+    field: &str,
+    password: &str,
+) -> Result<()> {
+    let account = session.caller.account().ok_or(Error::Unauthenticated)?;
+    let key = format!("login:{}", session.login);
+    reserve(
+        clinic,
+        &key,
+        ThrottlePolicy::ACCOUNT,
+        clinic.now().as_second(),
+    )
+    .await?;
+    let hash = clinic
+        .store
+        .password_hash_of(account)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !auth::verify_password_async(password.to_owned(), hash).await {
+        return Err(Error::invalid(field, "is wrong"));
+    }
+    clinic.store.throttle_update(&key, |_| (None, ())).await?;
+    Ok(())
+}

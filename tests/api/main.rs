@@ -23,6 +23,7 @@ mod notifications;
 mod openapi;
 mod pages;
 mod pages_notify;
+mod patient_data;
 mod proxy;
 mod sessions;
 mod throttle;

@@ -19,6 +19,8 @@ async fn the_openapi_document_lists_every_operation(backend: Backend) {
         ("/api/v1/me/totp", "post"),
         ("/api/v1/me/totp/confirm", "post"),
         ("/api/v1/me/totp/disable", "post"),
+        ("/api/v1/me/export", "get"),
+        ("/api/v1/me/close", "post"),
         ("/api/v1/me", "get"),
         ("/api/v1/patients", "post"),
         ("/api/v1/patients/{id}", "get"),

@@ -4,6 +4,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod doctors;
+pub mod patient_data;
 pub mod patients;
 pub mod schema;
 pub mod sessions;
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(totp::router())
         .merge(patients::router())
+        .merge(patient_data::router())
         .merge(doctors::router())
         .merge(appointments::router())
         .merge(visits::router())

@@ -32,6 +32,7 @@ pub enum Flash {
     SessionEnded,
     OtherSessionsEnded,
     TotpOff,
+    AccountClosed,
 }
 
 impl Flash {
@@ -62,6 +63,7 @@ impl Flash {
         Flash::SessionEnded,
         Flash::OtherSessionsEnded,
         Flash::TotpOff,
+        Flash::AccountClosed,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -92,6 +94,7 @@ impl Flash {
             Flash::SessionEnded => "session_ended",
             Flash::OtherSessionsEnded => "other_sessions_ended",
             Flash::TotpOff => "totp_off",
+            Flash::AccountClosed => "account_closed",
         }
     }
 
@@ -143,6 +146,9 @@ impl Flash {
             }
             Flash::TotpOff => {
                 "Two-step login is off: you log in with your password alone. Its recovery codes no longer work."
+            }
+            Flash::AccountClosed => {
+                "Your account is closed: you are logged out everywhere and can no longer log in. Your visits still to come are cancelled."
             }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."

@@ -39,6 +39,7 @@ pub mod admin;
 pub mod assets;
 pub mod calendar;
 pub mod charts;
+pub mod closure;
 pub mod doctor;
 pub mod errors;
 pub mod flash;
@@ -82,6 +83,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(patient::router())
         .merge(profile::router())
         .merge(account::router())
+        .merge(closure::router())
         .merge(visits::router())
         .merge(calendar::router())
         .merge(room::router())
