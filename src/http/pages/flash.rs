@@ -36,7 +36,7 @@ pub enum Flash {
 }
 
 impl Flash {
-    const ALL: [Flash; 26] = [
+    const ALL: [Flash; 27] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
