@@ -10,9 +10,11 @@
 //! - [`throttle`]: when repeated login failures lock an account or address.
 //! - [`visit`]: when a video visit's room is open.
 //! - [`notify`]: when reminders are due and still go out; retry backoff.
+//! - [`codes`]: one-time codes (password reset, phone change): their form and life.
 pub mod appointment;
 pub mod audit;
 pub mod caller;
+pub mod codes;
 pub mod doctor;
 pub mod ids;
 pub mod limits;

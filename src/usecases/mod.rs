@@ -20,6 +20,7 @@
 //! - [`schedule`]: working hours, time off and free slots.
 //! - [`patients`]: registration and profiles.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
+//! - [`codes`]: one-time codes: a forgotten password, a new phone number.
 //! - [`clinic`]: the admin's figures and the audit log.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
@@ -29,6 +30,7 @@
 pub mod appointments;
 pub mod calendar;
 pub mod clinic;
+pub mod codes;
 pub mod doctors;
 pub mod error;
 pub mod limits;

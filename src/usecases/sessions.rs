@@ -64,7 +64,12 @@ fn normalize(login: &Login, region: PhoneRegion) -> Option<String> {
 }
 
 /// Reserves one attempt on a throttle key: `Err` with the wait if it is locked.
-async fn reserve(clinic: &Clinic, key: &str, policy: ThrottlePolicy, now: i64) -> Result<()> {
+pub(super) async fn reserve(
+    clinic: &Clinic,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: i64,
+) -> Result<()> {
     clinic
         .store
         .throttle_update(key, |st| match policy.reserve(st, now) {
@@ -172,7 +177,7 @@ async fn check_and_open(clinic: &Clinic, creds: Credentials) -> Result<NewSessio
     })
 }
 
-async fn refund(clinic: &Clinic, key: &str, policy: ThrottlePolicy) -> Result<()> {
+pub(super) async fn refund(clinic: &Clinic, key: &str, policy: ThrottlePolicy) -> Result<()> {
     clinic
         .store
         .throttle_update(key, |st| (st.map(|s| policy.refund(s)), ()))
