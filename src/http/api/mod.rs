@@ -3,6 +3,7 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod codes;
 pub mod doctors;
 pub mod patients;
 pub mod schema;
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(sessions::router())
+        .merge(codes::router())
         .merge(patients::router())
         .merge(doctors::router())
         .merge(appointments::router())

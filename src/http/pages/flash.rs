@@ -31,10 +31,14 @@ pub enum Flash {
     PasswordChanged,
     SessionEnded,
     OtherSessionsEnded,
+    PasswordReset,
+    ProfileSaved,
+    PhoneCodeSent,
+    PhoneChanged,
 }
 
 impl Flash {
-    const ALL: [Flash; 25] = [
+    const ALL: [Flash; 29] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -60,6 +64,10 @@ impl Flash {
         Flash::PasswordChanged,
         Flash::SessionEnded,
         Flash::OtherSessionsEnded,
+        Flash::PasswordReset,
+        Flash::ProfileSaved,
+        Flash::PhoneCodeSent,
+        Flash::PhoneChanged,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -89,6 +97,10 @@ impl Flash {
             Flash::PasswordChanged => "password_changed",
             Flash::SessionEnded => "session_ended",
             Flash::OtherSessionsEnded => "other_sessions_ended",
+            Flash::PasswordReset => "password_reset",
+            Flash::ProfileSaved => "profile_saved",
+            Flash::PhoneCodeSent => "phone_code_sent",
+            Flash::PhoneChanged => "phone_changed",
         }
     }
 
@@ -137,6 +149,16 @@ impl Flash {
             Flash::SessionEnded => "That session is ended: it is logged out.",
             Flash::OtherSessionsEnded => {
                 "Every other session is ended: only this one is logged in."
+            }
+            Flash::PasswordReset => {
+                "Your new password is set, and you are logged out everywhere. Log in with it now."
+            }
+            Flash::ProfileSaved => "Your details are saved.",
+            Flash::PhoneCodeSent => {
+                "We sent a code by text message to the new number. Enter it below to make it your phone."
+            }
+            Flash::PhoneChanged => {
+                "Your phone number is changed. Log in with the new number from now on."
             }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."

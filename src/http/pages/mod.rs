@@ -50,6 +50,7 @@ pub mod profile;
 pub mod public;
 pub mod redirect;
 pub mod render;
+pub mod reset;
 pub mod room;
 pub mod unsubscribe;
 pub mod viewer;
@@ -82,6 +83,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(patient::router())
         .merge(profile::router())
         .merge(account::router())
+        .merge(reset::router())
         .merge(visits::router())
         .merge(calendar::router())
         .merge(room::router())
