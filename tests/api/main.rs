@@ -23,6 +23,7 @@ mod openapi;
 mod pages;
 mod pages_notify;
 mod proxy;
+mod reset;
 mod sessions;
 mod throttle;
 mod validation;
