@@ -43,6 +43,9 @@ pub mod defaults {
     pub const BOOKINGS_PER_ADDRESS: RateLimit = RateLimit::per_hour(300);
     pub const CHAT_PER_ACCOUNT: RateLimit = RateLimit::per_minute(20);
     pub const CHAT_PER_ADDRESS: RateLimit = RateLimit::per_minute(120);
+    // One-time codes (decision 0018).
+    pub const CODES_PER_ACCOUNT: RateLimit = RateLimit::per_hour(5);
+    pub const CODES_PER_ADDRESS: RateLimit = RateLimit::per_hour(20);
     // What one connection may hold (decision 0024).
     pub const HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
     pub const BODY_READ_TIMEOUT_SECONDS: u64 = 30;
@@ -526,6 +529,15 @@ pub struct Settings {
     /// without it is sent to turn it on before anything else (decision 0019).
     #[arg(long, env = "MEDIMEET_REQUIRE_STAFF_TOTP", default_value_t = false)]
     pub require_staff_totp: bool,
+    /// One-time codes (a forgotten password, a new phone) one login may be
+    /// sent (COUNT/PERIOD or off): counted per login typed, whether or not
+    /// it is anyone's, so the limit tells nothing about who has an account.
+    #[arg(long = "limit-codes-per-account", env = "MEDIMEET_LIMIT_CODES_PER_ACCOUNT", default_value_t = defaults::CODES_PER_ACCOUNT)]
+    pub codes_per_account: RateLimit,
+
+    /// One-time codes one client address may ask for (COUNT/PERIOD or off).
+    #[arg(long = "limit-codes-per-address", env = "MEDIMEET_LIMIT_CODES_PER_ADDRESS", default_value_t = defaults::CODES_PER_ADDRESS)]
+    pub codes_per_address: RateLimit,
 
     #[command(flatten)]
     pub connections: ConnectionLimits,
@@ -627,6 +639,8 @@ impl Default for Settings {
             chat_per_account: defaults::CHAT_PER_ACCOUNT,
             chat_per_address: defaults::CHAT_PER_ADDRESS,
             require_staff_totp: false,
+            codes_per_account: defaults::CODES_PER_ACCOUNT,
+            codes_per_address: defaults::CODES_PER_ADDRESS,
             connections: ConnectionLimits::default(),
         }
     }

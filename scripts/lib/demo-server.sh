@@ -24,6 +24,7 @@ start_demo_server() {
     # one address may (README, "Abuse limits"; tests/api/limits.rs tests them).
     MEDIMEET_LIMIT_SIGNUPS_PER_ADDRESS=off MEDIMEET_LIMIT_BOOKINGS_PER_ACCOUNT=off \
     MEDIMEET_LIMIT_BOOKINGS_PER_ADDRESS=off MEDIMEET_LIMIT_CHAT_PER_ADDRESS=off \
+    MEDIMEET_LIMIT_CODES_PER_ACCOUNT=off MEDIMEET_LIMIT_CODES_PER_ADDRESS=off \
     "$bin" serve --demo --listen 127.0.0.1:0 --database-url "$1" >"$work/out" 2>"$work/err" &
     server=$!
     base=""

@@ -20,6 +20,9 @@ pub enum Action {
     Booking,
     /// A chat message in a visit room.
     Chat,
+    /// A one-time code sent by SMS or email (a forgotten password, a new
+    /// phone number): each costs money and reaches a person.
+    CodeRequest,
 }
 
 impl Action {
@@ -29,6 +32,7 @@ impl Action {
             Action::SignUp => "sign-ups",
             Action::Booking => "bookings",
             Action::Chat => "messages",
+            Action::CodeRequest => "requests for a code",
         }
     }
 }

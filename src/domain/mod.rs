@@ -12,9 +12,11 @@
 //! - [`visit`]: when a video visit's room is open.
 //! - [`notify`]: when reminders are due and still go out; retry backoff.
 //! - [`reach`]: the years an instant from outside may name (1900 to 2199).
+//! - [`codes`]: one-time codes (password reset, phone change): their form and life.
 pub mod appointment;
 pub mod audit;
 pub mod caller;
+pub mod codes;
 pub mod doctor;
 pub mod ids;
 pub mod limits;

@@ -4,7 +4,7 @@
 //! drop the one repeat a crash between sending and recording may cause.
 
 use super::{SendError, ics};
-use crate::usecases::notifications::Outgoing;
+use crate::usecases::notifications::{CodeMessage, Outgoing};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::Error as SmtpError;
@@ -65,6 +65,49 @@ impl Mailer {
                     SendError::retry(e.to_string())
                 }
             })
+    }
+
+    /// Sends a one-time code (plain text and HTML, nothing attached).
+    pub async fn send_code(&self, c: &CodeMessage) -> Result<(), SendError> {
+        let message = self.code_message(c).map_err(SendError::permanent)?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e: SmtpError| {
+                if e.is_permanent() {
+                    SendError::permanent(e.to_string())
+                } else {
+                    SendError::retry(e.to_string())
+                }
+            })
+    }
+
+    fn code_message(&self, c: &CodeMessage) -> Result<Message, String> {
+        use askama::Template;
+        let to = c
+            .address
+            .parse::<Mailbox>()
+            .map_err(|e| format!("recipient: {e}"))?;
+        let (subject, text) = super::code::wording(c.purpose, &c.code, c.minutes);
+        let lines = [text.clone()];
+        let html = HtmlBody {
+            lines: &lines,
+            unsubscribe: None,
+        }
+        .render()
+        .map_err(|e| e.to_string())?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{}>", c.message_id)))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(text))
+                    .singlepart(SinglePart::html(html)),
+            )
+            .map_err(|e| e.to_string())
     }
 
     fn message(&self, o: &Outgoing) -> Result<Message, String> {

@@ -2,12 +2,14 @@
 //! each channel. Rendering only; what is sent, to whom and when is the use
 //! cases' and the domain's ([`crate::domain::notify`]).
 //!
+//! - [`code`]: what a one-time code's message says.
 //! - [`email`]: a notification as an email, sent over SMTP.
 //! - [`ics`]: the calendar attachment of a visit's emails (RFC 5545).
 //! - [`sms`]: a notification as a text message, through an HTTP provider.
 //! - [`webhook`]: an event as a signed call to a clinic's system.
 //! - [`worker`]: expands events and handles due deliveries.
 
+pub mod code;
 pub mod email;
 pub mod ics;
 pub mod sms;

@@ -6,7 +6,7 @@
 
 use super::{Http, SendError, email};
 use crate::config::Secret;
-use crate::usecases::notifications::Outgoing;
+use crate::usecases::notifications::{CodeMessage, Outgoing};
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 /// Sends the clinic's text messages.
@@ -123,9 +123,18 @@ impl Texter {
 
     /// Sends one notification.
     pub async fn send(&self, o: &Outgoing) -> Result<(), SendError> {
-        let body = self
-            .template
-            .fill(&o.address, &text(o, &self.public_url), &o.message_id);
+        self.post(&o.address, &text(o, &self.public_url), &o.message_id)
+            .await
+    }
+
+    /// Sends a one-time code.
+    pub async fn send_code(&self, c: &CodeMessage) -> Result<(), SendError> {
+        let (_, text) = super::code::wording(c.purpose, &c.code, c.minutes);
+        self.post(&c.address, &text, &c.message_id).await
+    }
+
+    async fn post(&self, to: &str, text: &str, message_id: &str) -> Result<(), SendError> {
+        let body = self.template.fill(to, text, message_id);
         let mut headers = vec![
             (
                 CONTENT_TYPE,
@@ -133,7 +142,7 @@ impl Texter {
             ),
             (
                 HeaderName::from_static("idempotency-key"),
-                HeaderValue::from_str(&o.message_id)
+                HeaderValue::from_str(message_id)
                     .map_err(|_| SendError::permanent("the message id is not a header value"))?,
             ),
         ];

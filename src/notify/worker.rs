@@ -74,6 +74,12 @@ pub async fn tick(
             (Due::Person(o), _, Some(texter), _) if o.channel == Channel::Sms => {
                 texter.send(o).await
             }
+            (Due::Code(c), Some(mailer), _, _) if c.channel == Channel::Email => {
+                mailer.send_code(c).await
+            }
+            (Due::Code(c), _, Some(texter), _) if c.channel == Channel::Sms => {
+                texter.send_code(c).await
+            }
             // Signed at the wall-clock time: the receiver checks it against its own clock.
             (Due::Webhook(call), _, _, Some(caller)) => {
                 caller.send(call, jiff::Timestamp::now()).await

@@ -126,6 +126,7 @@ pub struct PatientPatch {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<Option<String>>,
+    pub date_of_birth: Option<Date>,
     pub notify_email: Option<bool>,
     pub notify_sms: Option<bool>,
 }
@@ -278,6 +279,7 @@ impl Store {
                    email = CASE WHEN $4 THEN $5 ELSE email END, \
                    notify_email = COALESCE($7, notify_email), \
                    notify_sms = COALESCE($8, notify_sms), \
+                   date_of_birth = COALESCE($9, date_of_birth), \
                    updated_at = $6 \
                  WHERE id = $1 \
                  RETURNING id, account_id, first_name, last_name, phone, email, date_of_birth, notify_email, notify_sms, created_at, updated_at",
@@ -290,6 +292,7 @@ impl Store {
             .bind(now)
             .bind(patch.notify_email)
             .bind(patch.notify_sms)
+            .bind(patch.date_of_birth.map(|d| d.to_string()))
             .fetch_optional(&mut *tx)
             .await?
             .map(Patient::try_from)

@@ -89,7 +89,7 @@ struct RawDeliveryState {
 }
 
 /// A delivery claimed by a worker.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct DeliveryRow {
     pub id: i64,
     pub event_id: Option<i64>,
@@ -103,6 +103,23 @@ pub struct DeliveryRow {
     pub lead_hours: Option<i64>,
     pub attempts: i64,
     pub due_at: i64,
+    /// The one-time code it carries (decision 0018), if any.
+    pub code_id: Option<i64>,
+    /// That code itself, kept only until the delivery is sent or given up.
+    pub code_text: Option<String>,
+}
+
+impl std::fmt::Debug for DeliveryRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the code.
+        f.debug_struct("DeliveryRow")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("kind", &self.kind)
+            .field("message_id", &self.message_id)
+            .field("code_id", &self.code_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a claimed delivery ended this time.
@@ -152,7 +169,7 @@ macro_rules! claim_sql {
                AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at, id LIMIT $4",
             $lock,
             ") RETURNING id, event_id, channel, kind, appointment_id, account_id, webhook_id, \
-               message_id, visit_start, lead_hours, attempts, due_at"
+               message_id, visit_start, lead_hours, attempts, due_at, code_id, code_text"
         )
     };
 }
@@ -276,7 +293,8 @@ impl Store {
         on_write!(self, pool => {
             let done = sqlx::query(
                 "UPDATE delivery SET state = $3, due_at = COALESCE($4, due_at), last_error = $5, \
-                   sent_at = $6, attempts = attempts + $7, lease_owner = NULL, lease_until = NULL \
+                   sent_at = $6, attempts = attempts + $7, lease_owner = NULL, lease_until = NULL, \
+                   code_text = CASE WHEN $3 = 'pending' THEN code_text ELSE NULL END \
                  WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
             )
             .bind(id)

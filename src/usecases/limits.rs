@@ -20,6 +20,9 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Who {
     Account(AccountId),
+    /// A login as typed and normalized, whether or not it is anyone's (a
+    /// forgotten password's request: the count must not tell who exists).
+    Login(String),
     Address(String),
 }
 
@@ -85,6 +88,7 @@ pub fn admit(clinic: &Clinic, action: Action, caller: &Caller, address: &str) ->
         Action::Booking => (s.bookings_per_account, s.bookings_per_address),
         // The per-account count of chat is the database's (visits::chat).
         Action::Chat => (RateLimit::OFF, s.chat_per_address),
+        Action::CodeRequest => (s.codes_per_account, s.codes_per_address),
     };
     let now = clinic.now().as_second();
     let limiter = clinic.limiter();
@@ -102,6 +106,40 @@ pub fn admit(clinic: &Clinic, action: Action, caller: &Caller, address: &str) ->
     }
     limiter
         .count(action, Who::Address(address.to_owned()), per_address, now)
+        .map_err(refused)
+}
+
+/// Lets one request for a code to `login` (a normalized phone or email)
+/// from `address` through, or refuses it (`RateLimited`). The login is
+/// counted as the per-account limit whether or not an account has it, so
+/// a refusal is the same for everyone.
+pub fn admit_for_login(clinic: &Clinic, login: &str, address: &str) -> Result<()> {
+    let s = clinic.settings();
+    let action = Action::CodeRequest;
+    let now = clinic.now().as_second();
+    let limiter = clinic.limiter();
+    let refused = |retry_after_secs| {
+        tracing::info!(action = action.noun(), "rate limit reached");
+        Error::RateLimited {
+            action,
+            retry_after_secs,
+        }
+    };
+    limiter
+        .count(
+            action,
+            Who::Login(login.to_owned()),
+            s.codes_per_account,
+            now,
+        )
+        .map_err(refused)?;
+    limiter
+        .count(
+            action,
+            Who::Address(address.to_owned()),
+            s.codes_per_address,
+            now,
+        )
         .map_err(refused)
 }
 

@@ -22,6 +22,7 @@
 //! - [`patient_data`]: a patient's download of their data, and closing their account.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
 //! - [`totp`]: the second factor of doctors and admins (decision 0019).
+//! - [`codes`]: one-time codes: a forgotten password, a new phone number.
 //! - [`clinic`]: the admin's figures and the audit log.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
@@ -31,6 +32,7 @@
 pub mod appointments;
 pub mod calendar;
 pub mod clinic;
+pub mod codes;
 pub mod doctors;
 pub mod error;
 pub mod limits;

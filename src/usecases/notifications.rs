@@ -242,11 +242,38 @@ pub struct WebhookVisit {
     pub status: crate::domain::appointment::Status,
 }
 
+/// A one-time code to send (decision 0018).
+#[derive(Clone)]
+pub struct CodeMessage {
+    pub id: i64,
+    pub attempts: i64,
+    pub message_id: String,
+    pub channel: Channel,
+    /// An email address or a phone number.
+    pub address: String,
+    pub purpose: crate::domain::codes::Purpose,
+    /// The code itself.
+    pub code: String,
+    /// How many minutes it works from when it was made.
+    pub minutes: i64,
+}
+
+impl std::fmt::Debug for CodeMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeMessage")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A delivery to make now.
 #[derive(Debug, Clone)]
 pub enum Due {
     Person(Box<Outgoing>),
     Webhook(WebhookCall),
+    Code(CodeMessage),
 }
 
 impl Due {
@@ -254,6 +281,7 @@ impl Due {
         match self {
             Due::Person(o) => (o.id, o.attempts, o.channel),
             Due::Webhook(w) => (w.id, w.attempts, Channel::Webhook),
+            Due::Code(c) => (c.id, c.attempts, c.channel),
         }
     }
 }
@@ -306,6 +334,9 @@ async fn decide(
     };
     if channel == Channel::Webhook {
         return Ok(webhook_call(clinic, row, now).await?.map(Due::Webhook));
+    }
+    if let Some(code_id) = row.code_id {
+        return code_message(clinic, row, code_id, channel, configured, now).await;
     }
     let Some(appointment_id) = row.appointment_id else {
         return Ok(Err(dropped("no visit")));
@@ -402,6 +433,41 @@ async fn decide(
         appointment,
         attempts: row.attempts,
     }))))
+}
+
+/// The message that carries a one-time code, or why it no longer goes out
+/// (the code was used, replaced or expired: nobody needs it any more).
+async fn code_message(
+    clinic: &Clinic,
+    row: &DeliveryRow,
+    code_id: i64,
+    channel: Channel,
+    configured: &[Channel],
+    now: Timestamp,
+) -> Result<std::result::Result<Due, Outcome>> {
+    use crate::domain::codes::{self, Fate, Purpose};
+    let Some(code) = clinic.store.code(code_id).await? else {
+        return Ok(Err(dropped("no code")));
+    };
+    if codes::fate(code.stored(), now.as_second()) != Fate::Live {
+        return Ok(Err(dropped("the code was used, replaced or expired")));
+    }
+    let (Some(text), Some(purpose)) = (row.code_text.clone(), Purpose::parse(&code.purpose)) else {
+        return Ok(Err(dropped("the code is gone")));
+    };
+    if !configured.contains(&channel) {
+        return Ok(Err(Outcome::NotConfigured));
+    }
+    Ok(Ok(Due::Code(CodeMessage {
+        id: row.id,
+        attempts: row.attempts,
+        message_id: row.message_id.clone(),
+        channel,
+        address: code.address,
+        purpose,
+        code: text,
+        minutes: (code.expires_at - code.created_at) / 60,
+    })))
 }
 
 /// The call a webhook delivery makes, or why it is no longer made.

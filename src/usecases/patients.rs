@@ -118,6 +118,8 @@ pub struct ProfileChanges {
     pub last_name: Option<String>,
     /// An address, or an empty string to remove it.
     pub email: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
     /// Whether the clinic's email reaches the patient.
     pub notify_email: Option<bool>,
     /// Whether the clinic's text messages reach the patient.
@@ -157,6 +159,11 @@ pub async fn update(
             errs.check(Email::parse("email", e))
                 .map(|e| Some(e.as_str().to_owned()))
         };
+    }
+    if let Some(d) = &req.date_of_birth {
+        patch.date_of_birth = errs
+            .check(DateOfBirth::parse(d, today(clinic)))
+            .map(DateOfBirth::date);
     }
     patch.notify_email = req.notify_email;
     patch.notify_sms = req.notify_sms;

@@ -394,7 +394,7 @@ async fn open(
     })
 }
 
-async fn refund(clinic: &Clinic, key: &str, policy: ThrottlePolicy) -> Result<()> {
+pub(super) async fn refund(clinic: &Clinic, key: &str, policy: ThrottlePolicy) -> Result<()> {
     clinic
         .store
         .throttle_update(key, |st| (st.map(|s| policy.refund(s)), ()))

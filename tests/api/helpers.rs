@@ -205,6 +205,8 @@ pub fn test_settings() -> Settings {
         bookings_per_address: RateLimit::OFF,
         bookings_per_account: RateLimit::OFF,
         chat_per_address: RateLimit::OFF,
+        codes_per_account: RateLimit::OFF,
+        codes_per_address: RateLimit::OFF,
         ..Settings::default()
     }
 }

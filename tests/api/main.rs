@@ -25,6 +25,7 @@ mod pages;
 mod pages_notify;
 mod patient_data;
 mod proxy;
+mod reset;
 mod sessions;
 mod throttle;
 mod totp;

@@ -520,7 +520,7 @@ impl SmtpSink {
     }
 
     /// The messages received, as Python's email and icalendar parsers read them.
-    fn messages(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn messages(&self) -> Vec<serde_json::Value> {
         let mail = self.dir.path().join("mail");
         if !mail.exists() {
             return Vec::new();
@@ -541,7 +541,7 @@ impl SmtpSink {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
         for _ in 0..100 {
             let m = self.messages();
             if m.len() >= n {

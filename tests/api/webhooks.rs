@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The receiver: a Python process on a free port, killed on drop.
-struct Receiver {
+pub(crate) struct Receiver {
     base: String,
     _child: tokio::process::Child,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -46,7 +46,7 @@ impl Receiver {
         panic!("the receiver did not start (is standardwebhooks installed?)");
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -61,7 +61,7 @@ impl Receiver {
         assert_eq!(r.status(), 204);
     }
 
-    async fn log(&self) -> Vec<Value> {
+    pub(crate) async fn log(&self) -> Vec<Value> {
         reqwest::get(self.url("/_log"))
             .await
             .unwrap()
@@ -71,7 +71,7 @@ impl Receiver {
     }
 
     /// Waits (at most 10 s) for `n` requests on `path`; all of them.
-    async fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
         for _ in 0..100 {
             let on: Vec<Value> = self
                 .log()
@@ -88,7 +88,7 @@ impl Receiver {
     }
 }
 
-fn body(r: &Value) -> Value {
+pub(crate) fn body(r: &Value) -> Value {
     serde_json::from_str(r["body"].as_str().unwrap()).unwrap()
 }
 

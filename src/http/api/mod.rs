@@ -3,6 +3,7 @@
 
 pub mod appointments;
 pub mod audit;
+pub mod codes;
 pub mod doctors;
 pub mod patient_data;
 pub mod patients;
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(sessions::router())
         .merge(totp::router())
+        .merge(codes::router())
         .merge(patients::router())
         .merge(patient_data::router())
         .merge(doctors::router())

@@ -154,7 +154,8 @@ pub async fn get_patient(
 }
 
 /// The fields a profile change may touch; any other (a phone, a password) is
-/// refused, naming it.
+/// refused, naming it. A new phone goes through `POST /me/phone` (a code to
+/// the new number).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePatient {
@@ -174,6 +175,9 @@ pub struct UpdatePatient {
     /// the empty string is not one.)
     #[schema(max_length = 254, pattern = r"^$|^[^@\s]+@[^@\s]+$")]
     pub email: Option<String>,
+    /// Not in the future, not before 1900.
+    #[schema(format = Date, example = "1985-04-12")]
+    pub date_of_birth: Option<String>,
     /// Whether the clinic's email reaches the patient.
     pub notify_email: Option<bool>,
     /// Whether the clinic's text messages reach the patient.
@@ -190,6 +194,7 @@ pub struct UpdatePatient {
         (status = 200, description = "The profile as changed", body = PatientView),
         (status = 403, description = "A doctor cannot change a patient's profile", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or not yours to see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`); nothing is changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_patient(
@@ -202,6 +207,7 @@ pub async fn update_patient(
         first_name: req.first_name,
         last_name: req.last_name,
         email: req.email,
+        date_of_birth: req.date_of_birth,
         notify_email: req.notify_email,
         notify_sms: req.notify_sms,
     };

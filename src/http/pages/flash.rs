@@ -33,10 +33,14 @@ pub enum Flash {
     OtherSessionsEnded,
     TotpOff,
     AccountClosed,
+    PasswordReset,
+    ProfileSaved,
+    PhoneCodeSent,
+    PhoneChanged,
 }
 
 impl Flash {
-    const ALL: [Flash; 27] = [
+    const ALL: [Flash; 31] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -64,6 +68,10 @@ impl Flash {
         Flash::OtherSessionsEnded,
         Flash::TotpOff,
         Flash::AccountClosed,
+        Flash::PasswordReset,
+        Flash::ProfileSaved,
+        Flash::PhoneCodeSent,
+        Flash::PhoneChanged,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -95,6 +103,10 @@ impl Flash {
             Flash::OtherSessionsEnded => "other_sessions_ended",
             Flash::TotpOff => "totp_off",
             Flash::AccountClosed => "account_closed",
+            Flash::PasswordReset => "password_reset",
+            Flash::ProfileSaved => "profile_saved",
+            Flash::PhoneCodeSent => "phone_code_sent",
+            Flash::PhoneChanged => "phone_changed",
         }
     }
 
@@ -149,6 +161,16 @@ impl Flash {
             }
             Flash::AccountClosed => {
                 "Your account is closed: you are logged out everywhere and can no longer log in. Your visits still to come are cancelled."
+            }
+            Flash::PasswordReset => {
+                "Your new password is set, and you are logged out everywhere. Log in with it now."
+            }
+            Flash::ProfileSaved => "Your details are saved.",
+            Flash::PhoneCodeSent => {
+                "We sent a code by text message to the new number. Enter it below to make it your phone."
+            }
+            Flash::PhoneChanged => {
+                "Your phone number is changed. Log in with the new number from now on."
             }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."

@@ -51,6 +51,7 @@ pub mod profile;
 pub mod public;
 pub mod redirect;
 pub mod render;
+pub mod reset;
 pub mod room;
 pub mod unsubscribe;
 pub mod viewer;
@@ -84,6 +85,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(profile::router())
         .merge(account::router())
         .merge(closure::router())
+        .merge(reset::router())
         .merge(visits::router())
         .merge(calendar::router())
         .merge(room::router())
