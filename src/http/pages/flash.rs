@@ -31,10 +31,12 @@ pub enum Flash {
     PasswordChanged,
     SessionEnded,
     OtherSessionsEnded,
+    OverrideSaved,
+    OverrideRemoved,
 }
 
 impl Flash {
-    const ALL: [Flash; 25] = [
+    const ALL: [Flash; 27] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -60,6 +62,8 @@ impl Flash {
         Flash::PasswordChanged,
         Flash::SessionEnded,
         Flash::OtherSessionsEnded,
+        Flash::OverrideSaved,
+        Flash::OverrideRemoved,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -89,6 +93,8 @@ impl Flash {
             Flash::PasswordChanged => "password_changed",
             Flash::SessionEnded => "session_ended",
             Flash::OtherSessionsEnded => "other_sessions_ended",
+            Flash::OverrideSaved => "override_saved",
+            Flash::OverrideRemoved => "override_removed",
         }
     }
 
@@ -138,6 +144,8 @@ impl Flash {
             Flash::OtherSessionsEnded => {
                 "Every other session is ended: only this one is logged in."
             }
+            Flash::OverrideSaved => "The hours of that date are saved.",
+            Flash::OverrideRemoved => "That date has its weekly hours again.",
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
             }
