@@ -23,6 +23,7 @@ mod openapi;
 mod pages;
 mod pages_notify;
 mod proxy;
+mod schedule_changes;
 mod sessions;
 mod throttle;
 mod validation;
