@@ -29,7 +29,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     pub retry_after: Option<i64>,
     /// For `visits_affected`: the visits a schedule change would affect.
-    pub affected: Vec<AffectedVisit>,
+    /// (A boxed slice, not a `Vec`: it keeps every `Result<_, ApiError>` small.)
+    pub affected: Box<[AffectedVisit]>,
 }
 
 /// The problem document (RFC 9457) as the API sends it.
@@ -85,7 +86,7 @@ impl ApiError {
             detail: title.to_owned(),
             errors: Vec::new(),
             retry_after: None,
-            affected: Vec::new(),
+            affected: Box::default(),
         }
     }
 
@@ -222,7 +223,9 @@ impl From<UseCaseError> for ApiError {
         };
         match err {
             UseCaseError::Invalid(fields) => e.errors = fields,
-            UseCaseError::Conflict(Conflict::VisitsAffected(visits)) => e.affected = visits,
+            UseCaseError::Conflict(Conflict::VisitsAffected(visits)) => {
+                e.affected = visits.into_boxed_slice();
+            }
             _ => {}
         }
         e
