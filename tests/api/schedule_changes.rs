@@ -387,7 +387,64 @@ async fn overrides_are_added_and_removed_on_the_hours_page_with_the_choice(backe
     );
 }
 
+async fn the_admin_deactivates_a_doctor_on_the_page_after_seeing_the_visits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let v = booked_visit(&app).await;
+    let path = format!("/admin/doctors/{}", v.doctor.id);
+    let browser = browser_of(&app, &v.admin, &path).await;
+    let cookie = Some(browser.cookie.as_str());
+    let form = format!("csrf={}&active=false", browser.csrf);
+    let p = post_form(&app, &format!("{path}/active"), cookie, &form).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.body
+            .contains(&format!("data-affected-visit=\"{}\"", v.id)),
+        "visit not listed"
+    );
+    let d = app
+        .get(&format!("/api/v1/doctors/{}", v.doctor.id), None)
+        .await;
+    assert_eq!(d.body["active"], true, "deactivated before the choice");
+    // The time zone, on the same page: refused the same way, nothing changed.
+    let edit = format!(
+        "csrf={}&first_name=Doc&last_name=Tor&specialty=Cardiology&experience_years=10\
+         &timezone=Asia%2FTokyo&fee=50.00",
+        browser.csrf
+    );
+    let p = post_form(&app, &path, cookie, &edit).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.body
+            .contains(&format!("data-affected-visit=\"{}\"", v.id))
+    );
+    let d = app
+        .get(&format!("/api/v1/doctors/{}", v.doctor.id), None)
+        .await;
+    assert_eq!(
+        d.body["timezone"], "UTC",
+        "the zone changed before the choice"
+    );
+    // Keep: deactivated, the visit still booked.
+    let p = post_form(
+        &app,
+        &format!("{path}/active"),
+        cookie,
+        &format!("{form}&affected=keep"),
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let d = app
+        .get(
+            &format!("/api/v1/doctors/{}", v.doctor.id),
+            Some(&v.admin.token),
+        )
+        .await;
+    assert_eq!(d.body["active"], false);
+    assert_eq!(visit_of(&app, &v).await["status"], "booked");
+}
+
 crate::both_backends!(
+    the_admin_deactivates_a_doctor_on_the_page_after_seeing_the_visits,
     hours_that_leave_out_a_booked_visit_are_refused_until_kept,
     hours_that_still_hold_the_visit_need_no_choice,
     time_off_over_a_visit_cancels_it_with_the_reason_and_tells_the_patient,
