@@ -13,7 +13,7 @@
 //!   body says nothing about the cause: internal errors can carry patient data.
 
 use crate::domain::person::FieldError;
-use crate::usecases::{Conflict, Error as UseCaseError, Refusal, Thing};
+use crate::usecases::{AffectedVisit, Conflict, Error as UseCaseError, Refusal, Thing};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -28,6 +28,9 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<i64>,
+    /// For `visits_affected`: the visits a schedule change would affect.
+    /// (A boxed slice, not a `Vec`: it keeps every `Result<_, ApiError>` small.)
+    pub affected: Box<[AffectedVisit]>,
 }
 
 /// The problem document (RFC 9457) as the API sends it.
@@ -44,10 +47,28 @@ pub struct Problem {
     /// For `validation_failed`: each field and what is wrong with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// For `visits_affected`: the future booked visits the change would
+    /// affect (nothing was changed). Send `affected` (`keep`, or `cancel`
+    /// with `cancel_reason`) to go ahead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub affected_visits: Vec<ProblemVisit>,
     /// The id of the request this answers, as in its `X-Request-Id` header
     /// and the server's log: quote it when reporting a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+/// A visit named in a problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemVisit {
+    /// The appointment's id.
+    pub id: i64,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub start: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub end: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -65,6 +86,7 @@ impl ApiError {
             detail: title.to_owned(),
             errors: Vec::new(),
             retry_after: None,
+            affected: Box::default(),
         }
     }
 
@@ -115,6 +137,15 @@ impl ApiError {
                 .map(|e| ProblemField {
                     field: e.field.clone(),
                     message: e.message.clone(),
+                })
+                .collect(),
+            affected_visits: self
+                .affected
+                .iter()
+                .map(|v| ProblemVisit {
+                    id: v.id.get(),
+                    start: crate::http::api::instant_text(v.start),
+                    end: crate::http::api::instant_text(v.end),
                 })
                 .collect(),
             request_id: crate::http::request_id::current(),
@@ -169,6 +200,7 @@ impl From<UseCaseError> for ApiError {
                     Conflict::VisitNotOpen(_) => "visit_not_open",
                     Conflict::VisitClosed => "visit_closed",
                     Conflict::SecondFactorState(_) => "totp_state",
+                    Conflict::VisitsAffected(_) => "visits_affected",
                 },
             ),
             UseCaseError::Refused(r) => (
@@ -193,8 +225,12 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Busy => Some(1),
             _ => None,
         };
-        if let UseCaseError::Invalid(fields) = err {
-            e.errors = fields;
+        match err {
+            UseCaseError::Invalid(fields) => e.errors = fields,
+            UseCaseError::Conflict(Conflict::VisitsAffected(visits)) => {
+                e.affected = visits.into_boxed_slice();
+            }
+            _ => {}
         }
         e
     }

@@ -109,7 +109,7 @@ pub struct AvailabilityRows {
 }
 
 #[derive(sqlx::FromRow)]
-struct RawTimeOff {
+pub(super) struct RawTimeOff {
     id: TimeOffId,
     doctor_id: DoctorId,
     start_at: i64,
@@ -154,6 +154,62 @@ fn like_pattern(q: &str) -> String {
     s.push('%');
     s
 }
+
+/// Replaces a doctor's visit length, buffer, weekly hours and overrides inside
+/// the caller's transaction, audited; evaluates to whether the doctor exists
+/// (if not, nothing was written).
+macro_rules! write_availability {
+    ($tx:expr, $doctor_id:expr, $a:expr, $actor:expr, $now:expr) => {{
+        let (tx, doctor_id, a, actor, now) = (&mut $tx, $doctor_id, $a, $actor, $now);
+            let done = sqlx::query(
+                "UPDATE doctors SET visit_minutes = $2, buffer_minutes = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(doctor_id)
+            .bind(a.visit_minutes)
+            .bind(a.buffer_minutes)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let found = done.rows_affected() > 0;
+            if found {
+            sqlx::query("DELETE FROM working_hours WHERE doctor_id = $1")
+                .bind(doctor_id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM date_overrides WHERE doctor_id = $1")
+                .bind(doctor_id)
+                .execute(&mut **tx)
+                .await?;
+            for h in &a.weekly {
+                sqlx::query(
+                    "INSERT INTO working_hours (doctor_id, weekday, start_minute, end_minute) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(doctor_id)
+                .bind(h.weekday)
+                .bind(h.start_minute)
+                .bind(h.end_minute)
+                .execute(&mut **tx)
+                .await?;
+            }
+            for o in &a.overrides {
+                sqlx::query(
+                    "INSERT INTO date_overrides (doctor_id, on_date, start_minute, end_minute) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(doctor_id)
+                .bind(&o.on_date)
+                .bind(o.start_minute)
+                .bind(o.end_minute)
+                .execute(&mut **tx)
+                .await?;
+            }
+            audit!(*tx, now, actor, "update_availability", "doctor", doctor_id, None::<String>);
+            }
+            found
+    }};
+}
+pub(crate) use write_availability;
 
 impl Store {
     pub async fn create_doctor(
@@ -261,72 +317,8 @@ impl Store {
         })
     }
 
-    /// Applies `patch`; turning `active` off also disables the doctor's login.
-    pub async fn update_doctor(
-        &self,
-        id: DoctorId,
-        patch: &DoctorPatch,
-        actor: ActorId,
-        now: i64,
-    ) -> Result<Option<Doctor>> {
-        let found = on_write!(self, pool => {
-            let mut tx = begin_write!(pool).await?;
-            let account: Option<(AccountId,)> = sqlx::query_as(
-                "UPDATE doctors SET \
-                   first_name = COALESCE($2, first_name), \
-                   last_name = COALESCE($3, last_name), \
-                   specialty = COALESCE($4, specialty), \
-                   experience_years = COALESCE($5, experience_years), \
-                   timezone = COALESCE($6, timezone), \
-                   fee_cents = COALESCE($7, fee_cents), \
-                   active = COALESCE($8, active), \
-                   updated_at = $9 \
-                 WHERE id = $1 RETURNING account_id",
-            )
-            .bind(id)
-            .bind(patch.first_name.as_deref())
-            .bind(patch.last_name.as_deref())
-            .bind(patch.specialty.as_deref())
-            .bind(patch.experience_years)
-            .bind(patch.timezone.as_deref())
-            .bind(patch.fee_cents)
-            .bind(patch.active)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((account_id,)) = account else {
-                return Ok(None);
-            };
-            if let Some(active) = patch.active {
-                sqlx::query("UPDATE accounts SET active = $2 WHERE id = $1")
-                    .bind(account_id)
-                    .bind(active)
-                    .execute(&mut *tx)
-                    .await?;
-                if !active {
-                    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                        .bind(account_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            let action = match patch.active {
-                Some(false) => "deactivate",
-                Some(true) => "activate",
-                None => "update",
-            };
-            audit!(tx, now, actor, action, "doctor", id, None::<String>);
-            tx.commit().await?;
-            true
-        });
-        if !found {
-            return Ok(None);
-        }
-        self.get_doctor_fresh(id).await
-    }
-
     /// Reads a doctor through the writer, so a read right after a write sees it.
-    async fn get_doctor_fresh(&self, id: DoctorId) -> Result<Option<Doctor>> {
+    pub(super) async fn get_doctor_fresh(&self, id: DoctorId) -> Result<Option<Doctor>> {
         on_write!(self, pool => {
             doctor(sqlx::query_as::<_, RawDoctor>(
                 concat!(select_doctor!(), "WHERE d.id = $1"),
@@ -343,9 +335,9 @@ impl Store {
         self.availability_rows(doctor_id).await
     }
 
-    /// Replaces a doctor's visit length, buffer, weekly hours and overrides at once.
-    /// Booked visits are untouched: a changed visit length only shapes new slots,
-    /// and the no-overlap rule still holds against the old ones.
+    /// Replaces a doctor's visit length, buffer, weekly hours and overrides at once,
+    /// whatever visits are booked (the demo loader; people go through
+    /// [`Store::change_schedule`]).
     pub async fn replace_availability(
         &self,
         doctor_id: DoctorId,
@@ -355,53 +347,9 @@ impl Store {
     ) -> Result<bool> {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
-            let done = sqlx::query(
-                "UPDATE doctors SET visit_minutes = $2, buffer_minutes = $3, updated_at = $4 WHERE id = $1",
-            )
-            .bind(doctor_id)
-            .bind(a.visit_minutes)
-            .bind(a.buffer_minutes)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
-            }
-            sqlx::query("DELETE FROM working_hours WHERE doctor_id = $1")
-                .bind(doctor_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM date_overrides WHERE doctor_id = $1")
-                .bind(doctor_id)
-                .execute(&mut *tx)
-                .await?;
-            for h in &a.weekly {
-                sqlx::query(
-                    "INSERT INTO working_hours (doctor_id, weekday, start_minute, end_minute) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(doctor_id)
-                .bind(h.weekday)
-                .bind(h.start_minute)
-                .bind(h.end_minute)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for o in &a.overrides {
-                sqlx::query(
-                    "INSERT INTO date_overrides (doctor_id, on_date, start_minute, end_minute) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(doctor_id)
-                .bind(&o.on_date)
-                .bind(o.start_minute)
-                .bind(o.end_minute)
-                .execute(&mut *tx)
-                .await?;
-            }
-            audit!(tx, now, actor, "update_availability", "doctor", doctor_id, None::<String>);
+            let found = write_availability!(tx, doctor_id, a, actor, now);
             tx.commit().await?;
-            Ok(true)
+            Ok(found)
         })
     }
 
@@ -423,35 +371,6 @@ impl Store {
             .into_iter()
             .map(TimeOff::try_from)
             .collect()
-        })
-    }
-
-    pub async fn add_time_off(
-        &self,
-        doctor_id: DoctorId,
-        start_at: Timestamp,
-        end_at: Timestamp,
-        reason: Option<&str>,
-        actor: ActorId,
-        now: i64,
-    ) -> Result<TimeOff> {
-        on_write!(self, pool => {
-            let mut tx = begin_write!(pool).await?;
-            let row = sqlx::query_as::<_, RawTimeOff>(
-                "INSERT INTO time_off (doctor_id, start_at, end_at, reason, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id, doctor_id, start_at, end_at, reason",
-            )
-            .bind(doctor_id)
-            .bind(start_at.as_second())
-            .bind(end_at.as_second())
-            .bind(reason)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let row = TimeOff::try_from(row)?;
-            audit!(tx, now, actor, "add_time_off", "doctor", doctor_id, Some(row.id.to_string()));
-            tx.commit().await?;
-            Ok(row)
         })
     }
 

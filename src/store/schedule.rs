@@ -95,7 +95,7 @@ pub(crate) fn periods(list: Option<&str>) -> Result<Vec<(i64, i64)>> {
     Ok(out)
 }
 
-fn availability(
+pub(super) fn availability(
     visit_minutes: i32,
     buffer_minutes: i32,
     weekly: Option<&str>,
@@ -132,7 +132,7 @@ fn availability(
     })
 }
 
-type AvailabilityRow = (i32, i32, Option<String>, Option<String>);
+pub(super) type AvailabilityRow = (i32, i32, Option<String>, Option<String>);
 type ScheduleRow = (
     i32,
     i32,

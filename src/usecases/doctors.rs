@@ -1,12 +1,17 @@
 //! Doctors: the public directory, onboarding and editing by admins.
 
+use super::schedule::{OnAffected, affected_by, guarded};
 use super::{Caller, Clinic, Error, Result, Thing};
 use crate::domain::doctor::Doctor;
 use crate::domain::ids::DoctorId;
 use crate::domain::person::{
     Email, Errors, FieldError, Name, Password, parse_fee, parse_specialty,
 };
-use crate::store::{DoctorFilter, DoctorPatch, NewDoctor};
+use crate::domain::schedule::change::wall_clock_changes;
+use crate::domain::schedule::local_date;
+use crate::store::{
+    Changed, DoctorFilter, DoctorPatch, GuardView, NewDoctor, ScheduleChange, StoreError, Verdict,
+};
 use jiff::tz::TimeZone;
 
 /// Years of experience a doctor may have on record.
@@ -250,12 +255,16 @@ pub async fn onboard(clinic: &Clinic, caller: &Caller, req: &NewDoctorForm) -> R
 }
 
 /// Applies an admin's changes to a doctor (deactivating also ends their
-/// sessions).
+/// sessions). Deactivating affects every future booked visit, a new time
+/// zone those whose wall-clock time it changes (decision 0022): see
+/// [`OnAffected`]. A new time zone recomputes the stored local dates of the
+/// future visits that stay booked, in the same transaction.
 pub async fn edit(
     clinic: &Clinic,
     caller: &Caller,
     id: DoctorId,
     req: &DoctorChanges,
+    on: &OnAffected,
 ) -> Result<Doctor> {
     visible(clinic, caller, id).await?;
     require_admin(caller)?;
@@ -288,9 +297,46 @@ pub async fn edit(
     if !errs.is_empty() {
         return Err(Error::Invalid(errs.0));
     }
-    clinic
-        .store
-        .update_doctor(id, &patch, caller.account(), clinic.now().as_second())
-        .await?
-        .ok_or(Error::NotFound(Thing::Doctor))
+    let deactivating = patch.active == Some(false);
+    let new_zone = match patch.timezone.as_deref() {
+        Some(z) => Some(TimeZone::get(z).map_err(|e| Error::internal(&e))?),
+        None => None,
+    };
+    let judge = |view: &GuardView| -> crate::store::Result<Verdict> {
+        if deactivating && view.active {
+            return Ok(Verdict {
+                affected: view.visits.iter().map(|v| v.id).collect(),
+                local_dates: Vec::new(),
+            });
+        }
+        let Some(new) = new_zone
+            .as_ref()
+            .filter(|_| patch.timezone.as_deref() != Some(view.timezone.as_str()))
+        else {
+            return Ok(Verdict::default());
+        };
+        let old =
+            TimeZone::get(&view.timezone).map_err(|_| StoreError::corrupt("stored time zone"))?;
+        Ok(Verdict {
+            affected: affected_by(view, |p| wall_clock_changes(&old, new, p)),
+            local_dates: view
+                .visits
+                .iter()
+                .map(|v| (v.id, local_date(v.start_at, new)))
+                .collect(),
+        })
+    };
+    match guarded(
+        clinic,
+        caller,
+        id,
+        ScheduleChange::Doctor(&patch),
+        &judge,
+        on,
+    )
+    .await?
+    {
+        Changed::Doctor(d) => Ok(d),
+        _ => Err(Error::internal(&"doctor change wrote something else")),
+    }
 }

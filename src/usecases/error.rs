@@ -48,6 +48,16 @@ impl Thing {
     }
 }
 
+/// A future booked visit that a schedule change would affect (decision 0022).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffectedVisit {
+    pub id: crate::domain::ids::AppointmentId,
+    pub start: jiff::Timestamp,
+    pub end: jiff::Timestamp,
+    /// The patient's "first last" (the doctor and admins see their visits).
+    pub patient_name: String,
+}
+
 /// A clash with the stored data or with the visit's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
@@ -73,6 +83,9 @@ pub enum Conflict {
     /// The account's second factor is not in the state this needs (on
     /// already, not started, not on); says which.
     SecondFactorState(&'static str),
+    /// A schedule change would affect these future booked visits, and the
+    /// request did not say whether to keep or cancel them; nothing changed.
+    VisitsAffected(Vec<AffectedVisit>),
 }
 
 /// A well-formed request the clinic cannot take.
@@ -177,6 +190,7 @@ impl Error {
                 Conflict::VisitNotOpen(_) => "The visit's room is not open yet",
                 Conflict::VisitClosed => "The visit's room has closed",
                 Conflict::SecondFactorState(_) => "Two-step login is not in that state",
+                Conflict::VisitsAffected(_) => "Booked visits are affected",
             },
             Error::Refused(r) => match r {
                 Refusal::NotAFreeSlot => "Not one of the doctor's slots",
@@ -249,6 +263,12 @@ impl Error {
                     "The visit is over, cancelled, or its room closed after its end.".into()
                 }
                 Conflict::SecondFactorState(why) => (*why).to_owned(),
+                Conflict::VisitsAffected(visits) => format!(
+                    "This change affects {} booked visit{}. Nothing was changed: choose to \
+                     keep them as booked or to cancel them with a reason.",
+                    visits.len(),
+                    if visits.len() == 1 { "" } else { "s" }
+                ),
             },
             Error::Refused(r) => match r {
                 Refusal::NotAFreeSlot => "That time is not one of the doctor's bookable slots. \

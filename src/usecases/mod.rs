@@ -47,7 +47,7 @@ pub mod visits;
 pub mod webhooks;
 
 pub use crate::domain::caller::Caller;
-pub use error::{Conflict, Error, Refusal, Result, Thing};
+pub use error::{AffectedVisit, Conflict, Error, Refusal, Result, Thing};
 
 use crate::clock::Clock;
 use crate::config::Settings;

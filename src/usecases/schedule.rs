@@ -1,14 +1,18 @@
 //! A doctor's working hours, time off and free slots.
 
 use super::doctors::{managed, visible};
-use super::{Caller, Clinic, Error, Result, Thing, note};
+use super::{AffectedVisit, Caller, Clinic, Error, Result, Thing, note};
 use crate::domain::doctor::TimeOff;
-use crate::domain::ids::{DoctorId, TimeOffId};
+use crate::domain::ids::{AppointmentId, DoctorId, TimeOffId};
 use crate::domain::person::{Errors, FieldError};
+use crate::domain::schedule::change::fits_hours;
 use crate::domain::schedule::{
     self, Availability, DateOverride, DayInterval, MinuteOfDay, Period, SlotWindow, WeeklyInterval,
 };
-use crate::store::{AvailabilityRows, HoursRow, OverrideRow};
+use crate::store::{
+    AvailabilityRows, Changed, GuardView, Guarded, HoursRow, OnAffected as StoreOnAffected,
+    OverrideRow, ScheduleChange, StoreError, Verdict,
+};
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -254,18 +258,38 @@ pub async fn hours(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<Hou
 }
 
 /// Validates and replaces a doctor's working hours, overrides and visit
-/// length (the doctor or an admin).
-pub async fn set_hours(clinic: &Clinic, caller: &Caller, id: DoctorId, h: &Hours) -> Result<Hours> {
+/// length (the doctor or an admin). Future booked visits that no longer lie
+/// in working time are affected (decision 0022): see [`OnAffected`].
+pub async fn set_hours(
+    clinic: &Clinic,
+    caller: &Caller,
+    id: DoctorId,
+    h: &Hours,
+    on: &OnAffected,
+) -> Result<Hours> {
     managed(clinic, caller, id).await?;
     let rows = h.to_rows().map_err(Error::Invalid)?;
-    let now = clinic.now().as_second();
-    if !clinic
-        .store
-        .replace_availability(id, &rows, caller.account(), now)
-        .await?
-    {
-        return Err(Error::NotFound(Thing::Doctor));
-    }
+    let judge = |view: &GuardView| -> crate::store::Result<Verdict> {
+        let corrupt = |_| StoreError::corrupt("stored hours or time zone");
+        let new = availability_from_rows(&view.timezone, &rows, Vec::new()).map_err(corrupt)?;
+        let old = availability_from_rows(&view.timezone, &view.availability, Vec::new())
+            .map_err(corrupt)?;
+        // Only visits these hours push out: one already outside working time
+        // (kept through an earlier change) is not asked about again.
+        Ok(Verdict {
+            affected: affected_by(view, |p| fits_hours(&old, p) && !fits_hours(&new, p)),
+            local_dates: Vec::new(),
+        })
+    };
+    guarded(
+        clinic,
+        caller,
+        id,
+        ScheduleChange::Availability(&rows),
+        &judge,
+        on,
+    )
+    .await?;
     Hours::from_rows(&rows)
 }
 
@@ -289,6 +313,109 @@ pub async fn preview_hours(
     );
     sched.availability.time_off = stored.time_off;
     Ok(slots_in(clinic, &sched, from, to))
+}
+
+// ---------------------------------------------------------------------------
+// Changes that may affect booked visits (decision 0022)
+
+/// What to do with the future booked visits a change affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Affected {
+    /// They stay booked as they are.
+    Keep,
+    /// They are cancelled with the reason given, and their patients told.
+    Cancel,
+}
+
+impl Affected {
+    /// `keep` or `cancel`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "keep" => Some(Affected::Keep),
+            "cancel" => Some(Affected::Cancel),
+            _ => None,
+        }
+    }
+}
+
+/// The caller's choice for affected visits. With none, a change that affects
+/// visits is refused with [`super::Conflict::VisitsAffected`] listing them
+/// and changes nothing; a change that affects none needs no choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OnAffected {
+    pub choice: Option<Affected>,
+    /// Required with [`Affected::Cancel`]: the patients read it.
+    pub cancel_reason: Option<String>,
+}
+
+impl OnAffected {
+    /// Keep affected visits.
+    pub fn keep() -> Self {
+        OnAffected {
+            choice: Some(Affected::Keep),
+            cancel_reason: None,
+        }
+    }
+}
+
+/// The visits of `view` whose period `hit` says the change affects.
+pub(crate) fn affected_by(view: &GuardView, hit: impl Fn(&Period) -> bool) -> Vec<AppointmentId> {
+    view.visits
+        .iter()
+        .filter(|v| Period::new(v.start_at, v.end_at).is_ok_and(|p| hit(&p)))
+        .map(|v| v.id)
+        .collect()
+}
+
+/// Runs a schedule change in the store's guarded transaction with the
+/// caller's choice for affected visits. `NotFound` if the doctor is gone.
+pub(crate) async fn guarded(
+    clinic: &Clinic,
+    caller: &Caller,
+    id: DoctorId,
+    change: ScheduleChange<'_>,
+    judge: &(dyn Fn(&GuardView) -> crate::store::Result<Verdict> + Send + Sync),
+    on: &OnAffected,
+) -> Result<Changed> {
+    let reason = note("cancel_reason", on.cancel_reason.as_deref())?;
+    let store_on = match on.choice {
+        None => StoreOnAffected::Refuse,
+        Some(Affected::Keep) => StoreOnAffected::Keep,
+        Some(Affected::Cancel) => match reason.as_deref() {
+            Some(r) => StoreOnAffected::Cancel(r),
+            None => {
+                return Err(Error::invalid(
+                    "cancel_reason",
+                    "is required to cancel the affected visits (the patients read it)",
+                ));
+            }
+        },
+    };
+    let now = clinic.now().as_second();
+    match clinic
+        .store
+        .change_schedule(id, change, judge, store_on, caller.account(), now)
+        .await?
+    {
+        None => Err(Error::NotFound(Thing::Doctor)),
+        Some(Guarded::Affected(visits)) => Err(Error::Conflict(super::Conflict::VisitsAffected(
+            visits
+                .into_iter()
+                .map(|v| AffectedVisit {
+                    id: v.id,
+                    start: v.start_at,
+                    end: v.end_at,
+                    patient_name: v.patient_name,
+                })
+                .collect(),
+        ))),
+        Some(Guarded::Done { changed, cancelled }) => {
+            if !cancelled.is_empty() {
+                tracing::info!(doctor_id = %id, cancelled = cancelled.len(), "visits cancelled by a schedule change");
+            }
+            Ok(changed)
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -319,12 +446,14 @@ pub async fn time_off(clinic: &Clinic, caller: &Caller, id: DoctorId) -> Result<
 }
 
 /// Validates and records time off for a doctor (the doctor or an admin).
-/// Existing bookings are kept.
+/// Future booked visits it overlaps are affected (decision 0022): see
+/// [`OnAffected`].
 pub async fn add_time_off(
     clinic: &Clinic,
     caller: &Caller,
     id: DoctorId,
     req: &NewTimeOff,
+    on: &OnAffected,
 ) -> Result<TimeOff> {
     require_manager(caller, id)?;
     visible(clinic, caller, id).await?;
@@ -335,17 +464,22 @@ pub async fn add_time_off(
         return Err(Error::invalid("end", "time off may last at most a year"));
     }
     let reason = note("reason", req.reason.as_deref())?;
-    Ok(clinic
-        .store
-        .add_time_off(
-            id,
-            req.start,
-            req.end,
-            reason.as_deref(),
-            caller.account(),
-            clinic.now().as_second(),
-        )
-        .await?)
+    let off = Period::new(req.start, req.end).map_err(|e| Error::internal(&e))?;
+    let judge = |view: &GuardView| -> crate::store::Result<Verdict> {
+        Ok(Verdict {
+            affected: affected_by(view, |p| p.overlaps(&off)),
+            local_dates: Vec::new(),
+        })
+    };
+    let change = ScheduleChange::TimeOff {
+        start: req.start,
+        end: req.end,
+        reason: reason.as_deref(),
+    };
+    match guarded(clinic, caller, id, change, &judge, on).await? {
+        Changed::TimeOff(row) => Ok(row),
+        _ => Err(Error::internal(&"time off change wrote something else")),
+    }
 }
 
 /// Removes one of a doctor's time-off entries (the doctor or an admin).

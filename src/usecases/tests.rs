@@ -82,6 +82,7 @@ async fn onboard(clinic: &Clinic, admin: &Caller, email: &str) -> (Caller, Docto
             weekly: all_week,
             overrides: Vec::new(),
         },
+        &schedule::OnAffected::default(),
     )
     .await
     .expect("hours");

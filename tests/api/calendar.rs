@@ -484,7 +484,8 @@ async fn a_token_opens_its_own_feed_and_nothing_else(backend: Backend) {
     .await;
     assert_eq!(page.status, 404);
 
-    // A deactivated doctor's feed stops working with their login.
+    // A deactivated doctor's feed stops working with their login (the admin
+    // keeps the two booked visits: decision 0022 asks about them first).
     let doctor_browser = browser_of(&app, &doctor, "/doctor/week").await;
     let doctor_feed = feed_path(&app, &doctor_browser, "/doctor/week").await;
     assert_eq!(events(&feed(&app, &doctor_feed).await.0).len(), 2);
@@ -493,7 +494,7 @@ async fn a_token_opens_its_own_feed_and_nothing_else(backend: Backend) {
             Method::PATCH,
             &format!("/api/v1/doctors/{}", doctor.id),
             Some(&admin.token),
-            Some(json!({"active": false})),
+            Some(json!({"active": false, "affected": "keep"})),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -26,6 +26,7 @@ mod pages_notify;
 mod patient_data;
 mod proxy;
 mod reset;
+mod schedule_changes;
 mod sessions;
 mod throttle;
 mod totp;

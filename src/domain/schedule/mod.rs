@@ -34,6 +34,7 @@
 //! cut with plain `i64` arithmetic; only intervals near a transition go
 //! through the time zone database slot by slot.
 
+pub mod change;
 mod generator;
 #[cfg(test)]
 mod tests;

@@ -49,6 +49,16 @@ pub enum Weekday {
     Sunday,
 }
 
+/// What to do with the future booked visits a schedule change affects
+/// (decision 0022): keep them booked, or cancel them (with `cancel_reason`,
+/// which their patients are sent).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AffectedChoice {
+    Keep,
+    Cancel,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

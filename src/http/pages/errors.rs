@@ -229,7 +229,7 @@ impl FormErrors {
 }
 
 /// `s` with its first letter upper-cased (messages shown as sentences).
-pub(super) fn capitalize(s: &str) -> String {
+pub(crate) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),

@@ -37,10 +37,12 @@ pub enum Flash {
     ProfileSaved,
     PhoneCodeSent,
     PhoneChanged,
+    OverrideSaved,
+    OverrideRemoved,
 }
 
 impl Flash {
-    const ALL: [Flash; 31] = [
+    const ALL: [Flash; 33] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -72,6 +74,8 @@ impl Flash {
         Flash::ProfileSaved,
         Flash::PhoneCodeSent,
         Flash::PhoneChanged,
+        Flash::OverrideSaved,
+        Flash::OverrideRemoved,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -107,6 +111,8 @@ impl Flash {
             Flash::ProfileSaved => "profile_saved",
             Flash::PhoneCodeSent => "phone_code_sent",
             Flash::PhoneChanged => "phone_changed",
+            Flash::OverrideSaved => "override_saved",
+            Flash::OverrideRemoved => "override_removed",
         }
     }
 
@@ -172,6 +178,8 @@ impl Flash {
             Flash::PhoneChanged => {
                 "Your phone number is changed. Log in with the new number from now on."
             }
+            Flash::OverrideSaved => "The hours of that date are saved.",
+            Flash::OverrideRemoved => "That date has its weekly hours again.",
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
             }

@@ -36,6 +36,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod affected;
 pub mod assets;
 pub mod calendar;
 pub mod charts;

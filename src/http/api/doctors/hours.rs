@@ -2,10 +2,11 @@
 
 use crate::domain::ids::DoctorId;
 use crate::http::AppState;
+use crate::http::api::schema::AffectedChoice;
 use crate::http::api::schema::Weekday;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, CurrentUser};
-use crate::usecases::schedule::{self, Hours};
+use crate::usecases::schedule::{self, Affected, Hours, OnAffected};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,34 @@ pub struct AvailabilityDoc {
     #[serde(default)]
     #[schema(max_items = 366)]
     pub overrides: Vec<OverrideDay>,
+    /// Requests only: what to do with future booked visits the new hours
+    /// leave outside working time. Without it such a change answers 409
+    /// `visits_affected` listing them, and changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AffectedChoice>)]
+    pub affected: Option<String>,
+    /// Requests only, with `affected: cancel`: the reason the patients read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500)]
+    pub cancel_reason: Option<String>,
+}
+
+/// The use cases' choice for affected visits from a request's `affected`
+/// and `cancel_reason` (decision 0022).
+pub fn on_affected(
+    affected: Option<&str>,
+    cancel_reason: Option<String>,
+) -> crate::http::error::ApiResult<OnAffected> {
+    let choice = match affected {
+        None => None,
+        Some(s) => Some(Affected::parse(s).ok_or_else(|| {
+            crate::http::error::ApiError::invalid("affected", "must be keep or cancel")
+        })?),
+    };
+    Ok(OnAffected {
+        choice,
+        cancel_reason,
+    })
 }
 
 impl From<Hours> for AvailabilityDoc {
@@ -111,6 +140,8 @@ impl From<Hours> for AvailabilityDoc {
                         .collect(),
                 })
                 .collect(),
+            affected: None,
+            cancel_reason: None,
         }
     }
 }
@@ -170,6 +201,8 @@ pub async fn get_availability(
         (status = 200, description = "The hours as saved", body = AvailabilityDoc),
         (status = 403, description = "Only the doctor or an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Future booked visits would fall outside the new hours and `affected` was not given (`visits_affected`, listed in `affected_visits`); nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid hours, `affected` or `cancel_reason` (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn put_availability(
@@ -179,6 +212,7 @@ pub async fn put_availability(
     ApiJson(doc): ApiJson<AvailabilityDoc>,
 ) -> ApiResult<Json<AvailabilityDoc>> {
     let id = DoctorId::new(id);
-    let hours = schedule::set_hours(&state.clinic, &user.caller, id, &doc.into()).await?;
+    let on = on_affected(doc.affected.as_deref(), doc.cancel_reason.clone())?;
+    let hours = schedule::set_hours(&state.clinic, &user.caller, id, &doc.into(), &on).await?;
     Ok(Json(hours.into()))
 }

@@ -10,6 +10,7 @@ use crate::domain::doctor::Doctor;
 use crate::domain::ids::DoctorId;
 use crate::domain::person::format_fee;
 use crate::http::AppState;
+use crate::http::api::schema::AffectedChoice;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CurrentUser};
 use crate::usecases::doctors::{self, DoctorChanges, NewDoctorForm};
@@ -281,6 +282,14 @@ pub struct UpdateDoctor {
     pub fee: Option<String>,
     /// `false` deactivates the doctor: hidden from patients, login disabled.
     pub active: Option<bool>,
+    /// What to do with future booked visits that deactivating or a new time
+    /// zone affects. Without it such a change answers 409 `visits_affected`
+    /// listing them, and changes nothing.
+    #[schema(value_type = Option<AffectedChoice>)]
+    pub affected: Option<String>,
+    /// With `affected: cancel`: the reason the patients read.
+    #[schema(max_length = 500)]
+    pub cancel_reason: Option<String>,
 }
 
 /// Edit or deactivate a doctor (admins).
@@ -293,6 +302,7 @@ pub struct UpdateDoctor {
         (status = 200, description = "The doctor as changed", body = DoctorView),
         (status = 403, description = "Only admins edit doctors (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such doctor", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Deactivating or the new time zone affects future booked visits and `affected` was not given (`visits_affected`, listed in `affected_visits`); nothing changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_doctor(
@@ -301,6 +311,7 @@ pub async fn update_doctor(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<UpdateDoctor>,
 ) -> ApiResult<Json<DoctorView>> {
+    let on = hours::on_affected(req.affected.as_deref(), req.cancel_reason)?;
     let changes = DoctorChanges {
         first_name: req.first_name,
         last_name: req.last_name,
@@ -310,6 +321,13 @@ pub async fn update_doctor(
         fee: req.fee,
         active: req.active,
     };
-    let row = doctors::edit(&state.clinic, &user.caller, DoctorId::new(id), &changes).await?;
+    let row = doctors::edit(
+        &state.clinic,
+        &user.caller,
+        DoctorId::new(id),
+        &changes,
+        &on,
+    )
+    .await?;
     Ok(Json(DoctorView::from_row(row, true)))
 }

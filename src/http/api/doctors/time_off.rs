@@ -3,6 +3,8 @@
 use crate::domain::doctor::TimeOff;
 use crate::domain::ids::{DoctorId, TimeOffId};
 use crate::http::AppState;
+use crate::http::api::doctors::hours::on_affected;
+use crate::http::api::schema::AffectedChoice;
 use crate::http::api::{Page, instant_text, parse_instant};
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, CurrentUser};
@@ -47,6 +49,17 @@ pub struct NewTimeOff {
     /// Up to 500 characters.
     #[schema(max_length = 500)]
     pub reason: Option<String>,
+    /// What to do with future booked visits the time off overlaps. Without
+    /// it such time off answers 409 `visits_affected` listing them, and
+    /// nothing is added.
+    #[serde(default)]
+    #[schema(value_type = Option<AffectedChoice>)]
+    pub affected: Option<String>,
+    /// With `affected: cancel`: the reason the patients read (`reason` is
+    /// the time off's own private note).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub cancel_reason: Option<String>,
 }
 
 /// A doctor's current and future time off (the doctor or an admin).
@@ -70,7 +83,8 @@ pub async fn list_time_off(
     )))
 }
 
-/// Add time off (the doctor or an admin). Existing bookings are kept.
+/// Add time off (the doctor or an admin). Booked visits it overlaps are kept
+/// or cancelled as `affected` says.
 #[utoipa::path(
     post, path = "/doctors/{id}/time-off", tag = "doctors",
     security(("bearer" = [])),
@@ -79,6 +93,8 @@ pub async fn list_time_off(
     responses(
         (status = 201, description = "Added", body = TimeOffView),
         (status = 404, description = "No such doctor, or not yours to manage", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The time off overlaps future booked visits and `affected` was not given (`visits_affected`, listed in `affected_visits`); nothing added", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid times, `affected` or `cancel_reason` (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_time_off(
@@ -92,8 +108,9 @@ pub async fn add_time_off(
         end: parse_instant("end", &req.end)?,
         reason: req.reason,
     };
+    let on = on_affected(req.affected.as_deref(), req.cancel_reason)?;
     let id = DoctorId::new(id);
-    let row = schedule::add_time_off(&state.clinic, &user.caller, id, &new).await?;
+    let row = schedule::add_time_off(&state.clinic, &user.caller, id, &new, &on).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 

@@ -9,7 +9,8 @@ use crate::domain::ids::DoctorId;
 use crate::domain::person::format_fee;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
-use crate::http::pages::doctor::hours::{HoursCtx, Pairs, post_hours, show_hours};
+use crate::http::pages::affected::{AffectedPanel, PageChoice};
+use crate::http::pages::doctor::hours::{HoursCtx, Pairs, post_hours, post_override, show_hours};
 use crate::http::pages::doctor::time_off::{Empty, TimeOffForm, delete_time_off, post_time_off};
 use crate::http::pages::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use crate::http::pages::flash::Flash;
@@ -17,12 +18,14 @@ use crate::http::pages::fmt;
 use crate::http::pages::forms::UserForm;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::id_of;
+use crate::http::pages::patient::today_in;
 use crate::http::pages::render::{render, render_status};
 use crate::http::pages::viewer::Viewer;
 use crate::usecases::doctors::{self, DoctorChanges, NewDoctorForm};
 use crate::usecases::{Conflict, Error};
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 pub struct DoctorLine {
@@ -88,6 +91,10 @@ pub(super) struct DoctorForm {
     visit_minutes: String,
     #[serde(default)]
     fee: String,
+    #[serde(default)]
+    affected: String,
+    #[serde(default)]
+    cancel_reason: String,
 }
 
 #[derive(Template)]
@@ -102,6 +109,8 @@ struct DoctorFormPage {
     specialties: Vec<String>,
     zones: Vec<String>,
     errors: FormErrors,
+    /// Set when a change was refused because it affects booked visits.
+    affected: Option<AffectedPanel>,
 }
 
 fn doctor_label(field: &str) -> Option<&'static str> {
@@ -159,6 +168,7 @@ async fn form_page(
         specialties,
         zones,
         errors,
+        affected: None,
     })
 }
 
@@ -270,6 +280,7 @@ pub(super) async fn edit_page(
         timezone: d.timezone.clone(),
         visit_minutes: d.visit_minutes.to_string(),
         fee: format_fee(d.fee_cents),
+        ..DoctorForm::default()
     };
     let page = form_page(
         &state,
@@ -309,8 +320,27 @@ pub(super) async fn update(
         fee: Some(data.fee.clone()),
         active: None,
     };
-    match doctors::edit(&state.clinic, &user.caller, id, &req).await {
+    let choice = PageChoice::new(&data.affected, &data.cancel_reason);
+    match doctors::edit(&state.clinic, &user.caller, id, &req, &choice.on).await {
         Ok(_) => Ok(viewer.redirect(&format!("/admin/doctors/{id}"), Some(Flash::DoctorSaved))),
+        Err(e @ Error::Conflict(Conflict::VisitsAffected(_))) => {
+            let fields = [
+                ("first_name", &data.first_name),
+                ("last_name", &data.last_name),
+                ("specialty", &data.specialty),
+                ("experience_years", &data.experience_years),
+                ("timezone", &data.timezone),
+                ("fee", &data.fee),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.clone()));
+            let refused = Refused {
+                action: format!("/admin/doctors/{id}"),
+                fields: &fields,
+                what: "The new time zone moves the doctor's wall-clock time of",
+                choice: &choice,
+            };
+            refused.page(&state, &viewer, &user, id, &e).await
+        }
         Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
             let mut errors = FormErrors::from_error(&e, doctor_label);
             for f in page_errors.fields {
@@ -340,6 +370,66 @@ pub(super) async fn update(
 pub(super) struct ActiveForm {
     #[serde(default)]
     active: String,
+    #[serde(default)]
+    affected: String,
+    #[serde(default)]
+    cancel_reason: String,
+}
+
+/// A change of a doctor refused because it affects booked visits (decision
+/// 0022), shown on the doctor's page with the choices.
+struct Refused<'a> {
+    action: String,
+    fields: &'a [(String, String)],
+    what: &'static str,
+    choice: &'a PageChoice,
+}
+
+impl Refused<'_> {
+    async fn page(
+        &self,
+        state: &AppState,
+        viewer: &Viewer,
+        user: &CurrentUser,
+        id: DoctorId,
+        e: &Error,
+    ) -> PageResult {
+        let d = doctors::visible(&state.clinic, &user.caller, id).await?;
+        let tz = jiff::tz::TimeZone::get(&d.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let today = today_in(state, &tz);
+        let form = DoctorForm {
+            first_name: d.first_name.clone(),
+            last_name: d.last_name.clone(),
+            email: d.login.clone(),
+            specialty: d.specialty.clone(),
+            experience_years: d.experience_years.to_string(),
+            timezone: d.timezone.clone(),
+            visit_minutes: d.visit_minutes.to_string(),
+            fee: format_fee(d.fee_cents),
+            ..DoctorForm::default()
+        };
+        let mut page = form_page(
+            state,
+            viewer,
+            user,
+            Some(id.get()),
+            d.active,
+            form,
+            FormErrors::default(),
+        )
+        .await?;
+        page.affected = AffectedPanel::of_error(
+            e,
+            self.action.clone(),
+            user.csrf_token(),
+            self.fields,
+            self.what,
+            &tz,
+            today,
+            self.choice,
+        );
+        Ok(render_status(StatusCode::CONFLICT, &page))
+    }
 }
 
 pub(super) async fn set_active(
@@ -355,7 +445,21 @@ pub(super) async fn set_active(
         active: Some(active),
         ..DoctorChanges::default()
     };
-    doctors::edit(&state.clinic, &user.caller, id, &req).await?;
+    let choice = PageChoice::new(&form.data.affected, &form.data.cancel_reason);
+    match doctors::edit(&state.clinic, &user.caller, id, &req, &choice.on).await {
+        Ok(_) => {}
+        Err(e @ Error::Conflict(Conflict::VisitsAffected(_))) => {
+            let fields = [("active".to_owned(), form.data.active.clone())];
+            let refused = Refused {
+                action: format!("/admin/doctors/{id}/active"),
+                fields: &fields,
+                what: "Deactivating the doctor affects",
+                choice: &choice,
+            };
+            return refused.page(&state, &viewer, &user, id, &e).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
     let flash = if active {
         Flash::DoctorActivated
     } else {
@@ -414,4 +518,26 @@ pub(super) async fn remove_time_off(
     let user = admin_form(&form)?;
     let ctx = ctx_for(&state, user, &id).await?;
     delete_time_off(&state, &viewer, user, &ctx, &tid).await
+}
+
+pub(super) async fn save_override(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<Pairs>,
+) -> PageResult {
+    let user = admin_form(&form)?;
+    let ctx = ctx_for(&state, user, &id).await?;
+    post_override(&state, &viewer, user, &ctx, &form.data, false).await
+}
+
+pub(super) async fn remove_override(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<Pairs>,
+) -> PageResult {
+    let user = admin_form(&form)?;
+    let ctx = ctx_for(&state, user, &id).await?;
+    post_override(&state, &viewer, user, &ctx, &form.data, true).await
 }

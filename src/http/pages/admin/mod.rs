@@ -35,6 +35,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/doctors/{id}/time-off", post(doctors::add_time_off))
         .route(
+            "/admin/doctors/{id}/overrides",
+            post(doctors::save_override),
+        )
+        .route(
+            "/admin/doctors/{id}/overrides/delete",
+            post(doctors::remove_override),
+        )
+        .route(
             "/admin/doctors/{id}/time-off/{tid}/delete",
             post(doctors::remove_time_off),
         )

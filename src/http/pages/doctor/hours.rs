@@ -9,6 +9,7 @@ use crate::domain::caller::Role;
 use crate::domain::doctor::Doctor;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
+use crate::http::pages::affected::{AffectedPanel, PageChoice};
 use crate::http::pages::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use crate::http::pages::flash::Flash;
 use crate::http::pages::fmt;
@@ -59,6 +60,48 @@ pub struct TimeOffView {
     pub reason: Option<String>,
 }
 
+/// One date-specific override as listed on the page.
+pub struct OverrideView {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// "Mon 24 Dec".
+    pub label: String,
+    /// "Closed" or "09:00–12:00, 13:00–15:00".
+    pub hours: String,
+}
+
+/// The "add an override" form as typed.
+#[derive(Default)]
+pub struct OverrideInput {
+    pub date: String,
+    /// Up to two `(start, end)` intervals.
+    pub rows: [(String, String); 2],
+}
+
+pub struct OverrideRowView {
+    pub i: usize,
+    pub n: usize,
+    pub start: String,
+    pub end: String,
+    pub error: Option<String>,
+}
+
+impl OverrideInput {
+    fn rows_view(&self, errors: &FormErrors) -> Vec<OverrideRowView> {
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, (start, end))| OverrideRowView {
+                i,
+                n: i + 1,
+                start: start.clone(),
+                end: end.clone(),
+                error: errors.get(&format!("ov_r{i}")).map(str::to_owned),
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "doctor_hours.html")]
 pub(super) struct HoursPage {
@@ -78,7 +121,11 @@ pub(super) struct HoursPage {
     off_start: String,
     off_end: String,
     off_reason: String,
+    overrides: Vec<OverrideView>,
+    ov: OverrideInput,
     errors: FormErrors,
+    /// Set when a change was refused because it affects booked visits.
+    pub(super) affected: Option<AffectedPanel>,
 }
 
 const MAX_ROWS: usize = 8;
@@ -368,7 +415,30 @@ pub(super) async fn hours_page(
         off_start: off.map(|o| o.start.clone()).unwrap_or_default(),
         off_end: off.map(|o| o.end.clone()).unwrap_or_default(),
         off_reason: off.map(|o| o.reason.clone()).unwrap_or_default(),
+        overrides: stored
+            .overrides
+            .iter()
+            .map(|o| OverrideView {
+                label: o
+                    .date
+                    .parse::<Date>()
+                    .map(fmt::short_date)
+                    .unwrap_or_else(|_| o.date.clone()),
+                date: o.date.clone(),
+                hours: if o.intervals.is_empty() {
+                    "Closed".to_owned()
+                } else {
+                    o.intervals
+                        .iter()
+                        .map(|(s, e)| format!("{s}–{e}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })
+            .collect(),
+        ov: OverrideInput::default(),
         errors,
+        affected: None,
     })
 }
 
@@ -414,10 +484,11 @@ pub async fn post_hours(
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
+    let choice = PageChoice::read(pairs);
     let result = if action == "preview" {
         doc.to_rows().map(|_| ()).map_err(Error::Invalid)
     } else {
-        schedule::set_hours(&state.clinic, &user.caller, ctx.doctor.id, &doc)
+        schedule::set_hours(&state.clinic, &user.caller, ctx.doctor.id, &doc, &choice.on)
             .await
             .map(|_| ())
     };
@@ -438,6 +509,15 @@ pub async fn post_hours(
         }
         Ok(()) => Ok(viewer.redirect(&format!("{}/hours", ctx.base), Some(Flash::HoursSaved))),
         Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+            let panel = Refused {
+                action: format!("{}/hours", ctx.base),
+                fields: pairs,
+                what: "These hours leave out",
+                choice: &choice,
+            };
+            if let Some(page) = panel.page(state, viewer, user, ctx, &e).await? {
+                return Ok(page);
+            }
             let errors = hours_errors(&e, &input);
             let page =
                 hours_page(state, viewer, user, ctx, Some(&input), None, errors, false).await?;
@@ -449,6 +529,188 @@ pub async fn post_hours(
 
 /// A form's raw pairs (the hours editor has a variable number of fields).
 pub type Pairs = Vec<(String, String)>;
+
+/// A change refused because it affects booked visits, to show with the
+/// panel of choices (decision 0022).
+pub(super) struct Refused<'a> {
+    pub(super) action: String,
+    pub(super) fields: &'a [(String, String)],
+    pub(super) what: &'static str,
+    pub(super) choice: &'a PageChoice,
+}
+
+impl Refused<'_> {
+    /// The hours page with the panel, if `e` is that refusal.
+    pub(super) async fn page(
+        &self,
+        state: &AppState,
+        viewer: &Viewer,
+        user: &CurrentUser,
+        ctx: &HoursCtx,
+        e: &Error,
+    ) -> Result<Option<axum::response::Response>, PageError> {
+        let tz = zone_of(&ctx.doctor);
+        let today = today_in(state, &tz);
+        let Some(panel) = AffectedPanel::of_error(
+            e,
+            self.action.clone(),
+            user.csrf_token(),
+            self.fields,
+            self.what,
+            &tz,
+            today,
+            self.choice,
+        ) else {
+            return Ok(None);
+        };
+        let mut page = hours_page(
+            state,
+            viewer,
+            user,
+            ctx,
+            None,
+            None,
+            FormErrors::default(),
+            false,
+        )
+        .await?;
+        page.affected = Some(panel);
+        Ok(Some(render_status(StatusCode::CONFLICT, &page)))
+    }
+}
+
+/// Adds (or replaces) the override of one date, or with `remove` takes it
+/// away: the whole hours saved again through the use case, so the same
+/// validation and the same check of booked visits apply.
+pub async fn post_override(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &CurrentUser,
+    ctx: &HoursCtx,
+    pairs: &[(String, String)],
+    remove: bool,
+) -> PageResult {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let choice = PageChoice::read(pairs);
+    let input = OverrideInput {
+        date: get("ov_date"),
+        rows: [(get("ov_s0"), get("ov_e0")), (get("ov_s1"), get("ov_e1"))],
+    };
+    let stored = schedule::hours(&state.clinic, &user.caller, ctx.doctor.id).await?;
+    let mut doc = stored.clone();
+    doc.overrides.retain(|o| o.date != input.date);
+    let mut errors = FormErrors::default();
+    if !remove {
+        if input.date.parse::<Date>().is_err() {
+            errors.add("ov_date", "Give the date as YYYY-MM-DD, e.g. 2026-12-24");
+        }
+        let mut intervals = Vec::new();
+        for (i, (start, end)) in input.rows.iter().enumerate() {
+            match (start.is_empty(), end.is_empty()) {
+                (true, true) => {}
+                (false, false) => intervals.push((start.clone(), end.clone())),
+                _ => errors.add(
+                    &format!("ov_r{i}"),
+                    "Give both a start and an end time, or clear both",
+                ),
+            }
+        }
+        doc.overrides.push(schedule::OverrideDay {
+            date: input.date.clone(),
+            intervals,
+        });
+        doc.overrides.sort_by(|a, b| a.date.cmp(&b.date));
+    } else if doc.overrides.len() == stored.overrides.len() {
+        return Ok(viewer.redirect(&format!("{}/hours#overrides", ctx.base), None));
+    }
+    if errors.is_empty() {
+        match schedule::set_hours(&state.clinic, &user.caller, ctx.doctor.id, &doc, &choice.on)
+            .await
+        {
+            Ok(_) => {
+                let flash = if remove {
+                    Flash::OverrideRemoved
+                } else {
+                    Flash::OverrideSaved
+                };
+                return Ok(viewer.redirect(&format!("{}/hours#overrides", ctx.base), Some(flash)));
+            }
+            Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+                let refused = Refused {
+                    action: format!(
+                        "{}/overrides{}",
+                        ctx.base,
+                        if remove { "/delete" } else { "" }
+                    ),
+                    fields: pairs,
+                    what: if remove {
+                        "Removing these date-specific hours leaves out"
+                    } else {
+                        "These date-specific hours leave out"
+                    },
+                    choice: &choice,
+                };
+                if let Some(page) = refused.page(state, viewer, user, ctx, &e).await? {
+                    return Ok(page);
+                }
+                for f in e.fields() {
+                    if f.field.ends_with(".date") {
+                        errors.add(
+                            "ov_date",
+                            crate::http::pages::errors::capitalize(&f.message),
+                        );
+                    } else {
+                        let text = crate::http::pages::errors::capitalize(&f.message);
+                        match &mut errors.alert {
+                            Some(a) => {
+                                a.push(' ');
+                                a.push_str(&text);
+                            }
+                            None => errors.alert = Some(text),
+                        }
+                    }
+                }
+                if errors.is_empty() {
+                    errors.alert = Some(e.detail());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut page = hours_page(state, viewer, user, ctx, None, None, errors, false).await?;
+    page.ov = input;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub(super) async fn save_own_override(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: UserForm<Pairs>,
+) -> PageResult {
+    if form.user.role() != Some(Role::Doctor) {
+        return Err(PageError::not_found());
+    }
+    let ctx = own_ctx(&state, &form.user).await?;
+    post_override(&state, &viewer, &form.user, &ctx, &form.data, false).await
+}
+
+pub(super) async fn remove_own_override(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: UserForm<Pairs>,
+) -> PageResult {
+    if form.user.role() != Some(Role::Doctor) {
+        return Err(PageError::not_found());
+    }
+    let ctx = own_ctx(&state, &form.user).await?;
+    post_override(&state, &viewer, &form.user, &ctx, &form.data, true).await
+}
 
 pub(super) async fn own_hours(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let user = viewer.require(Role::Doctor)?;

@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
             get(hours::own_hours).post(hours::save_own_hours),
         )
         .route("/doctor/time-off", post(time_off::add_own_time_off))
+        .route("/doctor/overrides", post(hours::save_own_override))
+        .route("/doctor/overrides/delete", post(hours::remove_own_override))
         .route("/doctor/calendar", post(new_calendar_link))
         .route(
             "/doctor/time-off/{tid}/delete",

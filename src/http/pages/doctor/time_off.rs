@@ -2,12 +2,13 @@
 //! doctor (`/doctor/time-off`) and for an admin (through the same functions).
 //! A form with errors is shown again on the hours page.
 
-use super::hours::{HoursCtx, OffInput, hours_page};
+use super::hours::{HoursCtx, OffInput, Refused, hours_page};
 use super::{own_ctx, zone_of};
 use crate::domain::caller::Role;
 use crate::domain::ids::TimeOffId;
 use crate::http::AppState;
 use crate::http::extract::CurrentUser;
+use crate::http::pages::affected::PageChoice;
 use crate::http::pages::errors::{FormErrors, PageError, PageResult, status_of};
 use crate::http::pages::flash::Flash;
 use crate::http::pages::forms::UserForm;
@@ -31,6 +32,10 @@ pub struct TimeOffForm {
     off_end: String,
     #[serde(default)]
     off_reason: String,
+    #[serde(default)]
+    affected: String,
+    #[serde(default)]
+    cancel_reason: String,
 }
 
 /// A `datetime-local` value (`2026-12-01T09:00`) in the doctor's zone as RFC 3339.
@@ -74,7 +79,10 @@ pub async fn post_time_off(
             end,
             reason: Some(form.off_reason.clone()),
         };
-        match schedule::add_time_off(&state.clinic, &user.caller, ctx.doctor.id, &req).await {
+        let choice = PageChoice::new(&form.affected, &form.cancel_reason);
+        match schedule::add_time_off(&state.clinic, &user.caller, ctx.doctor.id, &req, &choice.on)
+            .await
+        {
             Ok(_) => {
                 return Ok(viewer.redirect(
                     &format!("{}/hours#time-off", ctx.base),
@@ -82,6 +90,20 @@ pub async fn post_time_off(
                 ));
             }
             Err(e) if status_of(&e).is_client_error() && !matches!(e, Error::NotFound(_)) => {
+                let fields = [
+                    ("off_start".to_owned(), form.off_start.clone()),
+                    ("off_end".to_owned(), form.off_end.clone()),
+                    ("off_reason".to_owned(), form.off_reason.clone()),
+                ];
+                let refused = Refused {
+                    action: format!("{}/time-off", ctx.base),
+                    fields: &fields,
+                    what: "This time off covers",
+                    choice: &choice,
+                };
+                if let Some(page) = refused.page(state, viewer, user, ctx, &e).await? {
+                    return Ok(page);
+                }
                 errors = FormErrors::from_error(&e, |f| match f {
                     "start" => Some("Time off start"),
                     "end" => Some("Time off end"),
