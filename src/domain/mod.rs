@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod ids;
 pub mod limits;
 pub mod notify;
+pub mod payment;
 pub mod person;
 pub mod schedule;
 pub mod throttle;

@@ -21,11 +21,13 @@
 //! - [`patients`]: registration and profiles.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
 //! - [`clinic`]: the admin's figures and the audit log.
+//! - [`admin`]: payments, admin accounts, removing the demo clinic.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
 //! - [`webhooks`]: the clinic's webhook endpoints and the delivery queue (admins).
 //! - [`operations`]: the figures `GET /metrics` shows (queue, database pools).
 
+pub mod admin;
 pub mod appointments;
 pub mod calendar;
 pub mod clinic;
