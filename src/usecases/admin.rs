@@ -51,6 +51,18 @@ pub async fn set_payment(
         .ok_or(Error::NotFound(Thing::Appointment))
 }
 
+/// The payment statuses an admin could mark this visit with now (none for
+/// anyone else): for the page's buttons; [`set_payment`] decides again.
+pub fn payment_choices(caller: &Caller, a: &Appointment) -> Vec<PaymentStatus> {
+    if !matches!(caller, Caller::Admin { .. }) {
+        return Vec::new();
+    }
+    PaymentStatus::ALL
+        .into_iter()
+        .filter(|to| payment::check_change(a.payment_status, *to, a.status).is_ok())
+        .collect()
+}
+
 /// An admin account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminAccount {

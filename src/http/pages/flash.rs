@@ -31,10 +31,15 @@ pub enum Flash {
     PasswordChanged,
     SessionEnded,
     OtherSessionsEnded,
+    PaymentRecorded,
+    AdminAdded,
+    AdminActivated,
+    AdminDeactivated,
+    DemoRemoved,
 }
 
 impl Flash {
-    const ALL: [Flash; 25] = [
+    const ALL: [Flash; 30] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -60,6 +65,11 @@ impl Flash {
         Flash::PasswordChanged,
         Flash::SessionEnded,
         Flash::OtherSessionsEnded,
+        Flash::PaymentRecorded,
+        Flash::AdminAdded,
+        Flash::AdminActivated,
+        Flash::AdminDeactivated,
+        Flash::DemoRemoved,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -89,6 +99,11 @@ impl Flash {
             Flash::PasswordChanged => "password_changed",
             Flash::SessionEnded => "session_ended",
             Flash::OtherSessionsEnded => "other_sessions_ended",
+            Flash::PaymentRecorded => "payment_recorded",
+            Flash::AdminAdded => "admin_added",
+            Flash::AdminActivated => "admin_activated",
+            Flash::AdminDeactivated => "admin_deactivated",
+            Flash::DemoRemoved => "demo_removed",
         }
     }
 
@@ -138,6 +153,11 @@ impl Flash {
             Flash::OtherSessionsEnded => {
                 "Every other session is ended: only this one is logged in."
             }
+            Flash::PaymentRecorded => "The payment is recorded.",
+            Flash::AdminAdded => "The admin is added and can log in now.",
+            Flash::AdminActivated => "The admin account is active again.",
+            Flash::AdminDeactivated => "The admin account is deactivated and logged out everywhere.",
+            Flash::DemoRemoved => "The demo clinic is removed: its accounts and all their data. Your own data is untouched.",
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
             }
