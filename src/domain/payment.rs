@@ -69,8 +69,14 @@ mod tests {
         assert_eq!(check_change(P::Unpaid, P::Paid, Status::Completed), Ok(()));
         assert_eq!(check_change(P::Unpaid, P::Paid, Status::Booked), Ok(()));
         assert_eq!(check_change(P::Unpaid, P::Waived, Status::NoShow), Ok(()));
-        assert_eq!(check_change(P::Paid, P::Refunded, Status::Cancelled), Ok(()));
-        assert_eq!(check_change(P::Waived, P::Unpaid, Status::Completed), Ok(()));
+        assert_eq!(
+            check_change(P::Paid, P::Refunded, Status::Cancelled),
+            Ok(())
+        );
+        assert_eq!(
+            check_change(P::Waived, P::Unpaid, Status::Completed),
+            Ok(())
+        );
     }
 
     #[test]

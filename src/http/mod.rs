@@ -92,7 +92,11 @@ pub fn app(state: AppState) -> Router {
         // A body must arrive whole in time (decision 0024); a stalled one
         // is also cut by the connection's idle timeout.
         .layer(server::body_deadline_layer(Duration::from_secs(
-            state.clinic.settings().connections.body_read_timeout_seconds,
+            state
+                .clinic
+                .settings()
+                .connections
+                .body_read_timeout_seconds,
         )))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

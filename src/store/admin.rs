@@ -282,29 +282,65 @@ impl Store {
         let a = DEMO_ACCOUNTS;
         // Children before parents, each with the sets above still intact.
         let mut steps: Vec<(&'static str, String)> = vec![
-            ("delivery", format!(
-                "DELETE FROM delivery WHERE appointment_id IN {appts} OR account_id IN {a} \
+            (
+                "delivery",
+                format!(
+                    "DELETE FROM delivery WHERE appointment_id IN {appts} OR account_id IN {a} \
                  OR event_id IN (SELECT id FROM notification_event WHERE appointment_id IN {appts})"
-            )),
-            ("notification_event", format!("DELETE FROM notification_event WHERE appointment_id IN {appts}")),
-            ("visit_message", format!("DELETE FROM visit_message WHERE appointment_id IN {appts} OR author_account_id IN {a}")),
-            ("visit_note", format!("DELETE FROM visit_note WHERE appointment_id IN {appts} OR author_account_id IN {a}")),
-            ("visit_presence", format!("DELETE FROM visit_presence WHERE appointment_id IN {appts} OR account_id IN {a}")),
-            ("visit_signal", format!("DELETE FROM visit_signal WHERE appointment_id IN {appts} OR from_account_id IN {a}")),
-            ("audit_log", format!(
-                "DELETE FROM audit_log WHERE \
+                ),
+            ),
+            (
+                "notification_event",
+                format!("DELETE FROM notification_event WHERE appointment_id IN {appts}"),
+            ),
+            (
+                "visit_message",
+                format!(
+                    "DELETE FROM visit_message WHERE appointment_id IN {appts} OR author_account_id IN {a}"
+                ),
+            ),
+            (
+                "visit_note",
+                format!(
+                    "DELETE FROM visit_note WHERE appointment_id IN {appts} OR author_account_id IN {a}"
+                ),
+            ),
+            (
+                "visit_presence",
+                format!(
+                    "DELETE FROM visit_presence WHERE appointment_id IN {appts} OR account_id IN {a}"
+                ),
+            ),
+            (
+                "visit_signal",
+                format!(
+                    "DELETE FROM visit_signal WHERE appointment_id IN {appts} OR from_account_id IN {a}"
+                ),
+            ),
+            (
+                "audit_log",
+                format!(
+                    "DELETE FROM audit_log WHERE \
                  (entity IN ('appointment', 'visit') AND entity_id IN {appts}) \
                  OR (entity = 'patient' AND entity_id IN {DEMO_PATIENTS}) \
                  OR (entity = 'doctor' AND entity_id IN {DEMO_DOCTORS}) \
                  OR (entity IN ('admin', 'account', 'calendar') AND entity_id IN {a}) \
                  OR (entity = 'slot' AND entity_id IN {holds})"
-            )),
-            ("idempotency_keys", format!("DELETE FROM idempotency_keys WHERE appointment_id IN {appts}")),
+                ),
+            ),
+            (
+                "idempotency_keys",
+                format!("DELETE FROM idempotency_keys WHERE appointment_id IN {appts}"),
+            ),
         ];
         // Kept rows that name a demo account as who acted lose the link.
         let unlink = [
-            format!("UPDATE notification_event SET actor_account_id = NULL WHERE actor_account_id IN {a}"),
-            format!("UPDATE appointments SET cancelled_by = NULL WHERE cancelled_by IN {a} AND id NOT IN {appts}"),
+            format!(
+                "UPDATE notification_event SET actor_account_id = NULL WHERE actor_account_id IN {a}"
+            ),
+            format!(
+                "UPDATE appointments SET cancelled_by = NULL WHERE cancelled_by IN {a} AND id NOT IN {appts}"
+            ),
         ];
         // Slots of real doctors taken by demo patients' visits or holds.
         let foreign_slots = format!(
@@ -312,12 +348,30 @@ impl Store {
              UNION SELECT slot_id FROM slot_hold WHERE id IN {holds} AND doctor_id NOT IN {DEMO_DOCTORS}"
         );
         let mut after: Vec<(&'static str, String)> = vec![
-            ("appointments", format!("DELETE FROM appointments WHERE id IN {appts}")),
-            ("slot_hold", format!("DELETE FROM slot_hold WHERE id IN {holds}")),
-            ("slots", format!("DELETE FROM slots WHERE doctor_id IN {DEMO_DOCTORS}")),
-            ("working_hours", format!("DELETE FROM working_hours WHERE doctor_id IN {DEMO_DOCTORS}")),
-            ("date_overrides", format!("DELETE FROM date_overrides WHERE doctor_id IN {DEMO_DOCTORS}")),
-            ("time_off", format!("DELETE FROM time_off WHERE doctor_id IN {DEMO_DOCTORS}")),
+            (
+                "appointments",
+                format!("DELETE FROM appointments WHERE id IN {appts}"),
+            ),
+            (
+                "slot_hold",
+                format!("DELETE FROM slot_hold WHERE id IN {holds}"),
+            ),
+            (
+                "slots",
+                format!("DELETE FROM slots WHERE doctor_id IN {DEMO_DOCTORS}"),
+            ),
+            (
+                "working_hours",
+                format!("DELETE FROM working_hours WHERE doctor_id IN {DEMO_DOCTORS}"),
+            ),
+            (
+                "date_overrides",
+                format!("DELETE FROM date_overrides WHERE doctor_id IN {DEMO_DOCTORS}"),
+            ),
+            (
+                "time_off",
+                format!("DELETE FROM time_off WHERE doctor_id IN {DEMO_DOCTORS}"),
+            ),
         ];
         for (table, column) in ACCOUNT_OWNED {
             after.push((table, format!("DELETE FROM {table} WHERE {column} IN {a}")));

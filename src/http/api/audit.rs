@@ -6,13 +6,13 @@ use crate::domain::ids::AccountId;
 use crate::http::AppState;
 use crate::http::audit_csv::audit_csv;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::usecases::Error;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use crate::http::extract::{ApiQuery, CurrentUser};
+use crate::usecases::Error;
 use crate::usecases::clinic;
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -69,6 +69,7 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "One page of the log, newest first", body = Page<AuditEntry>),
         (status = 404, description = "Not an admin: the log is not there for you", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a bad filter (`from`, `to`, `limit`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_audit(
@@ -127,7 +128,10 @@ pub async fn export_audit(
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"",
+            ),
         ],
         body,
     )

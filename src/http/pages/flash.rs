@@ -156,8 +156,12 @@ impl Flash {
             Flash::PaymentRecorded => "The payment is recorded.",
             Flash::AdminAdded => "The admin is added and can log in now.",
             Flash::AdminActivated => "The admin account is active again.",
-            Flash::AdminDeactivated => "The admin account is deactivated and logged out everywhere.",
-            Flash::DemoRemoved => "The demo clinic is removed: its accounts and all their data. Your own data is untouched.",
+            Flash::AdminDeactivated => {
+                "The admin account is deactivated and logged out everywhere."
+            }
+            Flash::DemoRemoved => {
+                "The demo clinic is removed: its accounts and all their data. Your own data is untouched."
+            }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
             }

@@ -107,7 +107,14 @@ pub(super) async fn add(
                     "This email is already someone's login. Use another one.",
                 );
             }
-            let p = page(&state, &viewer, &user, form.data.email.trim().to_owned(), errors).await?;
+            let p = page(
+                &state,
+                &viewer,
+                &user,
+                form.data.email.trim().to_owned(),
+                errors,
+            )
+            .await?;
             Ok(render_status(form_status(&e), &p))
         }
         Err(e) => Err(e.into()),
@@ -139,7 +146,14 @@ pub(super) async fn set_active(
             Ok(viewer.redirect("/admin/admins", Some(flash)))
         }
         Err(e @ Error::Refused(_)) => {
-            let p = page(&state, &viewer, &user, String::new(), FormErrors::alert(e.detail())).await?;
+            let p = page(
+                &state,
+                &viewer,
+                &user,
+                String::new(),
+                FormErrors::alert(e.detail()),
+            )
+            .await?;
             Ok(render_status(form_status(&e), &p))
         }
         Err(e) => Err(e.into()),

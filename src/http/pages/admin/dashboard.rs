@@ -2,17 +2,17 @@
 //! outcomes, cancellation and no-show rates.
 
 use crate::domain::caller::Role;
+use crate::domain::person::format_fee;
 use crate::http::AppState;
 use crate::http::pages::charts::{ColumnChart, Segment, Share, stacked};
+use crate::http::pages::errors::PageError;
 use crate::http::pages::errors::PageResult;
+use crate::http::pages::flash::Flash;
 use crate::http::pages::fmt;
+use crate::http::pages::forms::UserForm;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::render::render;
 use crate::http::pages::viewer::Viewer;
-use crate::domain::person::format_fee;
-use crate::http::pages::forms::UserForm;
-use crate::http::pages::flash::Flash;
-use crate::http::pages::errors::PageError;
 use crate::usecases::{admin, clinic};
 use askama::Template;
 use axum::extract::State;
