@@ -105,10 +105,10 @@ impl Store {
         on_read!(self, pool => {
             let rows: Vec<(DoctorId, i64, i64, i64, i64)> = sqlx::query_as(
                 "SELECT d.id, \
-                   COALESCE(SUM(CASE WHEN ap.payment_status = 'paid' THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN ap.payment_status = 'paid' THEN COALESCE(ap.paid_cents, 0) ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN ap.payment_status = 'unpaid' AND (ap.status = 'completed' \
-                     OR (ap.status IN ('booked', 'in_progress') AND ap.end_at <= $1)) THEN 1 ELSE 0 END), 0), \
+                   CAST(COALESCE(SUM(CASE WHEN ap.payment_status = 'paid' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN ap.payment_status = 'paid' THEN COALESCE(ap.paid_cents, 0) ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN ap.payment_status = 'unpaid' AND (ap.status = 'completed' \
+                     OR (ap.status IN ('booked', 'in_progress') AND ap.end_at <= $1)) THEN 1 ELSE 0 END), 0) AS BIGINT), \
                    d.fee_cents \
                  FROM doctors d JOIN appointments ap ON ap.doctor_id = d.id \
                  GROUP BY d.id, d.fee_cents ORDER BY d.id",
