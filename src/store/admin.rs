@@ -377,7 +377,7 @@ impl Store {
             after.push((table, format!("DELETE FROM {table} WHERE {column} IN {a}")));
         }
         after.extend([
-            ("login_throttle", format!("DELETE FROM login_throttle WHERE key IN (SELECT 'login:' || login FROM accounts WHERE demo)")),
+            ("login_throttle", "DELETE FROM login_throttle WHERE key IN (SELECT 'login:' || login FROM accounts WHERE demo)".to_owned()),
             ("patients", format!("DELETE FROM patients WHERE id IN {DEMO_PATIENTS}")),
             ("doctors", format!("DELETE FROM doctors WHERE id IN {DEMO_DOCTORS}")),
             ("accounts", "DELETE FROM accounts WHERE demo".to_owned()),

@@ -94,7 +94,7 @@ fn query_of(f: &Filters, tz: &TimeZone, errors: &mut FormErrors) -> AuditQuery {
         match s.parse::<i64>() {
             Ok(n) if n > 0 => Some(n),
             _ => {
-                errors.add(field, &format!("{label} must be a whole number above 0"));
+                errors.add(field, format!("{label} must be a whole number above 0"));
                 None
             }
         }
