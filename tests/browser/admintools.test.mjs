@@ -7,6 +7,16 @@ import { useServerAndBrowser, newPage, nav, login, logout, checkA11y, assertNoPr
 
 const env = useServerAndBrowser();
 
+/** No sideways scrolling on a phone (375 px) or at 200% zoom (640 px). */
+async function fits(page, label) {
+  for (const width of [640, 375]) {
+    await page.setViewportSize({ width, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${label} scrolls sideways by ${overflow}px at ${width}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 test('an admin marks a payment, finds it in the audit log and removes the demo clinic', async () => {
   const { url } = env.server;
   const admin = await newPage(env.chromium.browser, { timezoneId: 'Europe/Berlin' });
@@ -15,6 +25,7 @@ test('an admin marks a payment, finds it in the audit log and removes the demo c
   // A real admin, added on the Admins page (a short password first).
   await nav(admin, 'Admins');
   await checkA11y(admin, 'admins');
+  await fits(admin, 'admins');
   assert.ok(await admin.getByRole('row', { name: /admin@medimeet\.test \(you\) demo/ }).isVisible());
   await admin.getByLabel('Email (their login)').fill('chief@clinic.test');
   await admin.getByLabel('First password').fill('short');
@@ -42,6 +53,7 @@ test('an admin marks a payment, finds it in the audit log and removes the demo c
   // The audit log, filtered to payments: exactly that one, with its export.
   await nav(admin, 'Audit log');
   await checkA11y(admin, 'audit log');
+  await fits(admin, 'audit log');
   await admin.getByLabel('Action').selectOption('payment');
   await admin.getByRole('button', { name: 'Filter' }).click();
   await admin.waitForURL(/action=payment/);
@@ -66,6 +78,7 @@ test('an admin marks a payment, finds it in the audit log and removes the demo c
   const remove = admin.getByRole('button', { name: 'Remove the demo clinic' });
   assert.ok(await remove.isVisible());
   await checkA11y(admin, 'dashboard with the demo');
+  await fits(admin, 'dashboard');
   await admin.getByLabel(/I understand this removes every demo account/).check();
   await remove.click();
   await admin.getByText('The demo clinic is removed').waitFor();
