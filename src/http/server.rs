@@ -102,10 +102,7 @@ struct Seat {
 
 impl PerAddress {
     fn take(table: &Arc<PerAddress>, ip: IpAddr, cap: Option<usize>) -> Option<Seat> {
-        let mut map = table
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = table.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = map.entry(ip).or_insert(0);
         if cap.is_some_and(|c| *n >= c) {
             return None;
@@ -228,12 +225,10 @@ pub fn body_deadline_layer(
     (),
     (axum::extract::Request,),
 > {
-    axum::middleware::from_fn(
-        move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let req = req.map(|body| axum::body::Body::new(DeadlineBody::new(body, total)));
-            Box::pin(next.run(req)) as Pin<Box<dyn Future<Output = _> + Send>>
-        },
-    )
+    axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let req = req.map(|body| axum::body::Body::new(DeadlineBody::new(body, total)));
+        Box::pin(next.run(req)) as Pin<Box<dyn Future<Output = _> + Send>>
+    })
 }
 
 /// A request body that fails once its deadline has passed.

@@ -67,11 +67,9 @@ async fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStrea
 async fn answered(from: [u8; 4], to: SocketAddr, path: &str, within: Duration) -> Option<u16> {
     tokio::time::timeout(within, async {
         let mut s = connect_from(from, to).await.ok()?;
-        s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .ok()?;
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.ok()?;
         String::from_utf8_lossy(&buf)
@@ -107,19 +105,13 @@ async fn half_sent_requests_do_not_starve_the_others(backend: Backend) {
         match connect_from([127, 0, 0, 1], server.addr).await {
             Ok(mut s) => {
                 // The head never finishes.
-                let _ = s
-                    .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-                    .await;
+                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
                 attack.push(s);
             }
             Err(_) => break,
         }
     }
-    assert!(
-        attack.len() >= 250,
-        "only {} attack sockets opened",
-        attack.len()
-    );
+    assert!(attack.len() >= 250, "only {} attack sockets opened", attack.len());
 
     // Meanwhile other clients are served, the database too.
     for i in 0..20u8 {
@@ -142,11 +134,7 @@ async fn half_sent_requests_do_not_starve_the_others(backend: Backend) {
             cut += 1;
         }
     }
-    assert_eq!(
-        cut,
-        attack.len(),
-        "connections left open past the header timeout"
-    );
+    assert_eq!(cut, attack.len(), "connections left open past the header timeout");
     let log = server.log.lock().await.clone();
     assert!(!log.contains("Too many open files"), "{log}");
     drop(server.child);
@@ -169,25 +157,17 @@ async fn idle_and_stalled_connections_are_closed(backend: Backend) {
     .await;
     // A keep-alive connection after its answer, left idle: closed.
     let mut s = connect_from([127, 0, 0, 1], server.addr).await.unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut buf = [0u8; 1024];
     let n = s.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     let idle_from = Instant::now();
-    assert!(
-        closed_by_server(&mut s, Duration::from_secs(6)).await,
-        "idle keep-alive kept"
-    );
+    assert!(closed_by_server(&mut s, Duration::from_secs(6)).await, "idle keep-alive kept");
     assert!(idle_from.elapsed() >= Duration::from_millis(1500));
 
     // A connection that sends nothing at all: closed.
     let mut s = connect_from([127, 0, 0, 1], server.addr).await.unwrap();
-    assert!(
-        closed_by_server(&mut s, Duration::from_secs(6)).await,
-        "silent connection kept"
-    );
+    assert!(closed_by_server(&mut s, Duration::from_secs(6)).await, "silent connection kept");
 
     // A body that stalls half-way: not served, the connection closed.
     let mut s = connect_from([127, 0, 0, 1], server.addr).await.unwrap();
@@ -247,12 +227,7 @@ async fn one_address_cannot_hold_every_connection(backend: Backend) {
     let server = Limited::start(
         db.url(),
         1024,
-        &[
-            "--max-connections",
-            "40",
-            "--max-connections-per-address",
-            "10",
-        ],
+        &["--max-connections", "40", "--max-connections-per-address", "10"],
     )
     .await;
     let mut held = Vec::new();
@@ -266,26 +241,14 @@ async fn one_address_cannot_hold_every_connection(backend: Backend) {
     assert!(closed_by_server(&mut extra, Duration::from_secs(2)).await);
     // ...while another address is served.
     assert_eq!(
-        answered(
-            [127, 0, 0, 9],
-            server.addr,
-            "/healthz",
-            Duration::from_secs(3)
-        )
-        .await,
+        answered([127, 0, 0, 9], server.addr, "/healthz", Duration::from_secs(3)).await,
         Some(200)
     );
     // A held one ending gives its address a seat back.
     drop(held.pop());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        answered(
-            [127, 0, 0, 1],
-            server.addr,
-            "/healthz",
-            Duration::from_secs(3)
-        )
-        .await,
+        answered([127, 0, 0, 1], server.addr, "/healthz", Duration::from_secs(3)).await,
         Some(200)
     );
 }
