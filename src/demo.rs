@@ -100,7 +100,10 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
     .ok_or(DemoError::Hash)?;
     let (admin_hash, patient_hash, doctor_hash) = hashes;
     let admin = store.create_admin(ADMIN_EMAIL, &admin_hash, now).await?;
-    store
+    // Every account made here is marked as the demo's (migration 0010), so
+    // `medimeet demo remove` removes exactly these, whatever their names.
+    let mut accounts = vec![admin];
+    let pat = store
         .create_patient(
             NewPatient {
                 phone: PATIENT_PHONE,
@@ -113,6 +116,7 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
             now,
         )
         .await?;
+    accounts.push(pat.account_id);
     let mut doctor_emails = Vec::new();
     let mut history = Vec::new();
     for (i, (first, last, specialty, years, tz, visit)) in DOCTORS.iter().enumerate() {
@@ -134,6 +138,7 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
                 now,
             )
             .await?;
+        accounts.push(d.account_id);
         // Monday to Friday 09:00-12:00 and 13:00-17:00; every other doctor also
         // Saturday mornings.
         let mut weekly = Vec::new();
@@ -172,7 +177,8 @@ pub async fn load_if_empty(store: &Store, now: i64) -> Result<Option<DemoLogins>
             .await?;
         doctor_emails.push(email);
     }
-    load_history(store, admin, &patient_hash, &history, now).await?;
+    accounts.extend(load_history(store, admin, &patient_hash, &history, now).await?);
+    store.mark_demo(&accounts).await?;
     // The demo's made-up history tells nobody: its addresses are not real.
     store.settle_events_unsent(now).await?;
     Ok(Some(DemoLogins {
@@ -280,8 +286,9 @@ async fn load_history(
     password_hash: &str,
     doctors: &[(DoctorId, &str, i32, Vec<WeeklyInterval>)],
     now: i64,
-) -> Result<(), DemoError> {
+) -> Result<Vec<AccountId>, DemoError> {
     let mut patients = Vec::new();
+    let mut accounts = Vec::new();
     for (i, (first, last)) in HISTORY_PATIENTS.iter().enumerate() {
         let phone = format!("+1202555{:04}", 150 + i);
         let p = store
@@ -298,9 +305,10 @@ async fn load_history(
             )
             .await?;
         patients.push(p.id);
+        accounts.push(p.account_id);
     }
     let Ok(now_ts) = Timestamp::from_second(now) else {
-        return Ok(());
+        return Ok(accounts);
     };
     let day = SignedDuration::from_hours(24);
     let past = (now_ts - day * 30, now_ts - SignedDuration::from_hours(1));
@@ -404,7 +412,7 @@ async fn load_history(
             }
         }
     }
-    Ok(())
+    Ok(accounts)
 }
 
 /// A history patient's date of birth: spread over the decades.

@@ -35,8 +35,9 @@ enum Command {
     Worker(Box<WorkerArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseConfig),
-    /// Load the demo clinic into an empty database, then exit.
-    Demo(DatabaseConfig),
+    /// Load the demo clinic into an empty database, then exit; `demo remove`
+    /// removes it again.
+    Demo(DemoArgs),
     /// Administer accounts.
     Admin {
         #[command(subcommand)]
@@ -52,6 +53,25 @@ enum AdminCommand {
         /// The admin's login email.
         #[arg(long)]
         email: String,
+        #[command(flatten)]
+        db: DatabaseConfig,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct DemoArgs {
+    #[command(subcommand)]
+    command: Option<DemoCommand>,
+    #[command(flatten)]
+    db: DatabaseConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Remove the demo clinic: its accounts (marked as the demo's when
+    /// loaded) and all their data. Real accounts and their data stay.
+    Remove {
         #[command(flatten)]
         db: DatabaseConfig,
     },
@@ -234,9 +254,34 @@ async fn run(command: Command) -> Result<(), String> {
             println!("Database is up to date ({}).", store.backend());
             Ok(())
         }
-        Command::Demo(db) => {
+        Command::Demo(DemoArgs {
+            command: None, db, ..
+        }) => {
             let store = open(&db).await?;
             load_demo(&store).await
+        }
+        Command::Demo(DemoArgs {
+            command: Some(DemoCommand::Remove { db }),
+            ..
+        }) => {
+            let store = open(&db).await?;
+            let now = Clock::default().now().as_second();
+            let removed = medimeet::usecases::admin::remove_demo_from(&store, None, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            let accounts = removed
+                .iter()
+                .find(|(t, _)| *t == "accounts")
+                .map_or(0, |(_, n)| *n);
+            if accounts == 0 {
+                println!("No demo accounts: nothing removed.");
+            } else {
+                println!("Demo clinic removed ({accounts} accounts). Rows deleted:");
+                for (table, n) in removed.iter().filter(|(_, n)| *n > 0) {
+                    println!("  {table}: {n}");
+                }
+            }
+            Ok(())
         }
         Command::Admin {
             command: AdminCommand::Create { email, db },
@@ -395,6 +440,7 @@ mod tests {
         for argv in [
             &["medimeet", "migrate"][..],
             &["medimeet", "demo"],
+            &["medimeet", "demo", "remove"],
             &["medimeet", "admin", "create", "--email", "a@b.cd"],
             &["medimeet", "serve"],
             &["medimeet", "worker"],
@@ -405,10 +451,14 @@ mod tests {
                 .chain(["--database-url", url, "--db-connections", "3"]);
             let cli = Cli::try_parse_from(argv).unwrap();
             let db = match cli.command {
-                Command::Migrate(db) | Command::Demo(db) => db,
+                Command::Migrate(db) | Command::Demo(DemoArgs { command: None, db }) => db,
                 Command::Admin {
                     command: AdminCommand::Create { db, .. },
                 } => db,
+                Command::Demo(DemoArgs {
+                    command: Some(DemoCommand::Remove { db }),
+                    ..
+                }) => db,
                 Command::Serve(args) => args.config.database,
                 Command::Worker(args) => args.config.database,
             };

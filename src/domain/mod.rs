@@ -22,6 +22,7 @@ pub mod ids;
 pub mod limits;
 pub mod notify;
 pub mod patient_data;
+pub mod payment;
 pub mod person;
 pub mod reach;
 pub mod schedule;

@@ -210,6 +210,8 @@ impl From<UseCaseError> for ApiError {
                     Refusal::DoctorInactive => "doctor_inactive",
                     Refusal::IdempotencyKeyReused => "idempotency_key_reused",
                     Refusal::TooManyHolds => "too_many_holds",
+                    Refusal::OwnAccount => "own_account",
+                    Refusal::LastActiveAdmin => "last_active_admin",
                 },
             ),
             UseCaseError::Busy => (S::SERVICE_UNAVAILABLE, "busy"),

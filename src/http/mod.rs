@@ -3,6 +3,7 @@
 //! wraps them in the cross-cutting layers (request logs, security headers, limits).
 
 pub mod api;
+pub mod audit_csv;
 pub mod cursor;
 pub mod docs;
 pub mod error;

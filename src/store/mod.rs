@@ -24,6 +24,7 @@
 //! and answer as an internal error.
 
 mod accounts;
+mod admin;
 mod appointments;
 mod audit;
 mod calendar;
@@ -46,7 +47,9 @@ mod visits;
 mod webhooks;
 
 pub use accounts::*;
+pub use admin::*;
 pub use appointments::*;
+pub use audit::AuditFilter;
 pub use calendar::*;
 pub use codes::{CodeOf, CodeRow, NewCode};
 pub use changes::*;

@@ -5,8 +5,9 @@ use super::{Caller, Clinic, Error, Result, Thing};
 use crate::domain::appointment::Status;
 use crate::domain::audit::AuditRecord;
 use crate::domain::doctor::Doctor;
+use crate::domain::ids::AccountId;
 use crate::domain::schedule::{self, SlotWindow};
-use crate::store::DoctorSeconds;
+use crate::store::{AuditFilter, DoctorSeconds};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -95,6 +96,22 @@ pub struct Dashboard {
     /// Their booked seconds.
     pub upcoming_seconds: i64,
     pub utilization: Vec<Utilization>,
+    /// Paid and outstanding money per doctor (all time; doctors with
+    /// neither are left out), by doctor.
+    pub money: Vec<Money>,
+}
+
+/// One doctor's money (see [`crate::domain::payment`]).
+#[derive(Debug, Clone)]
+pub struct Money {
+    pub doctor: Doctor,
+    pub paid_visits: i64,
+    /// The sums recorded when visits were marked paid (refunds excluded).
+    pub revenue_cents: i64,
+    /// Visits that took place and were neither paid nor waived ...
+    pub outstanding_visits: i64,
+    /// ... at the doctor's fee now.
+    pub outstanding_cents: i64,
 }
 
 /// Offered time of one doctor in a window: the free slots the domain's
@@ -186,7 +203,23 @@ pub async fn dashboard(clinic: &Clinic, caller: &Caller, tz: &TimeZone) -> Resul
         .await?;
     let mut utilization = Vec::new();
     let mut upcoming_seconds = 0;
-    for d in super::doctors::all(clinic, caller).await? {
+    let doctors = super::doctors::all(clinic, caller).await?;
+    let money = store
+        .money_per_doctor(now.as_second())
+        .await?
+        .into_iter()
+        .filter_map(|m| {
+            let doctor = doctors.iter().find(|d| d.id == m.doctor_id)?.clone();
+            Some(Money {
+                doctor,
+                paid_visits: m.paid_visits,
+                revenue_cents: m.revenue_cents,
+                outstanding_visits: m.outstanding_visits,
+                outstanding_cents: m.outstanding_cents,
+            })
+        })
+        .collect();
+    for d in doctors {
         if !d.active {
             continue;
         }
@@ -222,17 +255,53 @@ pub async fn dashboard(clinic: &Clinic, caller: &Caller, tz: &TimeZone) -> Resul
         upcoming,
         upcoming_seconds,
         utilization,
+        money,
     })
 }
 
 /// Which part of the audit log to read.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
+    /// Who acted (an account id).
+    pub actor: Option<AccountId>,
+    /// What they did (`create`, `payment`, `read`, ...).
+    pub action: Option<String>,
     pub entity: Option<String>,
     pub entity_id: Option<i64>,
+    /// Entries at or after this instant ...
+    pub from: Option<Timestamp>,
+    /// ... and before this one.
+    pub to: Option<Timestamp>,
     /// Older than this entry (the last of the previous page).
     pub before: Option<i64>,
     pub limit: Option<i64>,
+}
+
+/// The most entries one CSV export holds.
+pub const EXPORT_MAX: i64 = 50_000;
+
+impl AuditQuery {
+    fn filter(&self) -> Result<AuditFilter> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from >= to
+        {
+            return Err(Error::invalid("to", "must be after from"));
+        }
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(AuditFilter {
+            actor: self.actor,
+            action: text(&self.action),
+            entity: text(&self.entity),
+            entity_id: self.entity_id,
+            from: self.from.map(Timestamp::as_second),
+            to: self.to.map(Timestamp::as_second),
+        })
+    }
 }
 
 /// The audit log, newest first (admins; for anyone else it does not exist).
@@ -247,12 +316,38 @@ pub async fn audit_log(
     let limit = super::page_limit(q.limit)?;
     let rows = clinic
         .store
-        .list_audit(
-            q.entity.as_deref(),
-            q.entity_id,
-            q.before.unwrap_or(i64::MAX),
-            limit + 1,
-        )
+        .list_audit(&q.filter()?, q.before.unwrap_or(i64::MAX), limit + 1)
         .await?;
     Ok(super::first_page(rows, limit))
+}
+
+/// Every entry matching the filters (not paged), newest first, for a CSV
+/// export; more than [`EXPORT_MAX`] is refused (narrow the filters).
+pub async fn audit_export(
+    clinic: &Clinic,
+    caller: &Caller,
+    q: &AuditQuery,
+) -> Result<Vec<AuditRecord>> {
+    if !caller.sees_everything() {
+        return Err(Error::NotFound(Thing::Resource));
+    }
+    let rows = clinic
+        .store
+        .list_audit(&q.filter()?, i64::MAX, EXPORT_MAX + 1)
+        .await?;
+    if rows.len() as i64 > EXPORT_MAX {
+        return Err(Error::invalid(
+            "to",
+            "more than 50000 entries match: narrow the filters (a shorter period)",
+        ));
+    }
+    Ok(rows)
+}
+
+/// The actions the log holds (for the audit page's filter).
+pub async fn audit_actions(clinic: &Clinic, caller: &Caller) -> Result<Vec<String>> {
+    if !caller.sees_everything() {
+        return Err(Error::NotFound(Thing::Resource));
+    }
+    Ok(clinic.store.audit_actions().await?)
 }

@@ -99,6 +99,10 @@ pub enum Refusal {
     IdempotencyKeyReused,
     /// The patient already holds as many slots as one may at once.
     TooManyHolds,
+    /// An admin may not turn off their own account.
+    OwnAccount,
+    /// Turning this admin off would leave the clinic with no active admin.
+    LastActiveAdmin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -197,6 +201,8 @@ impl Error {
                 Refusal::DoctorInactive => "Doctor unavailable",
                 Refusal::IdempotencyKeyReused => "Idempotency-Key reused",
                 Refusal::TooManyHolds => "Too many holds",
+                Refusal::OwnAccount => "Not your own account",
+                Refusal::LastActiveAdmin => "The last active admin",
             },
             Error::Busy => "The clinic is very busy",
             Error::Internal => "Something went wrong",
@@ -280,6 +286,12 @@ impl Error {
                 }
                 Refusal::TooManyHolds => "You already hold three slots: book or let one \
                     of them run out first."
+                    .into(),
+                Refusal::OwnAccount => {
+                    "You cannot deactivate your own account: ask another admin.".into()
+                }
+                Refusal::LastActiveAdmin => "This is the clinic's last active admin: \
+                    add or reactivate another admin first."
                     .into(),
             },
             Error::Busy => "Too many requests at once. Please try again in a moment.".into(),

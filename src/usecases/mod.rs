@@ -24,11 +24,13 @@
 //! - [`totp`]: the second factor of doctors and admins (decision 0019).
 //! - [`codes`]: one-time codes: a forgotten password, a new phone number.
 //! - [`clinic`]: the admin's figures and the audit log.
+//! - [`admin`]: payments, admin accounts, removing the demo clinic.
 //! - [`visits`]: the video visit's room, signaling, chat and note.
 //! - [`notifications`]: who hears of a change, when, and what a failure means.
 //! - [`webhooks`]: the clinic's webhook endpoints and the delivery queue (admins).
 //! - [`operations`]: the figures `GET /metrics` shows (queue, database pools).
 
+pub mod admin;
 pub mod appointments;
 pub mod calendar;
 pub mod clinic;

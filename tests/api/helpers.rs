@@ -232,6 +232,18 @@ pub async fn second_instance(app: &TestApp) -> TestApp {
 
 /// Starts an app over a database URL.
 pub async fn spawn_on(url: &str, backend: Backend, settings: Settings, clock: Clock) -> TestApp {
+    spawn_on_opts(url, backend, settings, clock, true).await
+}
+
+/// Starts an app over a database URL, with or without the notification
+/// worker (without it, nothing but requests writes: tests that count rows).
+pub async fn spawn_on_opts(
+    url: &str,
+    backend: Backend,
+    settings: Settings,
+    clock: Clock,
+    worker: bool,
+) -> TestApp {
     // Server errors show in a failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_env_filter("warn")
@@ -245,6 +257,7 @@ pub async fn spawn_on(url: &str, backend: Backend, settings: Settings, clock: Cl
     let app = Application::build(&cfg, clock.clone())
         .await
         .expect("app builds");
+    let app = if worker { app } else { app.without_worker() };
     let addr = app.local_addr().expect("bound");
     let store = app.store().clone();
     let (tx, rx) = oneshot::channel::<()>();

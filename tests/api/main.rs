@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod admin_tools;
 mod authz;
 mod booking;
 mod calendar;

@@ -1,6 +1,7 @@
 //! JSON API resources under `/api/v1`, and the small conventions they share:
 //! RFC 3339 instants, cursor pages `{"items": [...], "next_cursor": ...}`.
 
+pub mod admin;
 pub mod appointments;
 pub mod audit;
 pub mod codes;
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(visits::router())
         .merge(signal::router())
         .merge(audit::router())
+        .merge(admin::router())
         .merge(webhooks::router())
 }
 

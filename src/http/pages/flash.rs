@@ -39,10 +39,15 @@ pub enum Flash {
     PhoneChanged,
     OverrideSaved,
     OverrideRemoved,
+    PaymentRecorded,
+    AdminAdded,
+    AdminActivated,
+    AdminDeactivated,
+    DemoRemoved,
 }
 
 impl Flash {
-    const ALL: [Flash; 33] = [
+    const ALL: [Flash; 38] = [
         Flash::Welcome,
         Flash::LoggedIn,
         Flash::LoggedOut,
@@ -76,6 +81,11 @@ impl Flash {
         Flash::PhoneChanged,
         Flash::OverrideSaved,
         Flash::OverrideRemoved,
+        Flash::PaymentRecorded,
+        Flash::AdminAdded,
+        Flash::AdminActivated,
+        Flash::AdminDeactivated,
+        Flash::DemoRemoved,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -113,6 +123,11 @@ impl Flash {
             Flash::PhoneChanged => "phone_changed",
             Flash::OverrideSaved => "override_saved",
             Flash::OverrideRemoved => "override_removed",
+            Flash::PaymentRecorded => "payment_recorded",
+            Flash::AdminAdded => "admin_added",
+            Flash::AdminActivated => "admin_activated",
+            Flash::AdminDeactivated => "admin_deactivated",
+            Flash::DemoRemoved => "demo_removed",
         }
     }
 
@@ -180,6 +195,15 @@ impl Flash {
             }
             Flash::OverrideSaved => "The hours of that date are saved.",
             Flash::OverrideRemoved => "That date has its weekly hours again.",
+            Flash::PaymentRecorded => "The payment is recorded.",
+            Flash::AdminAdded => "The admin is added and can log in now.",
+            Flash::AdminActivated => "The admin account is active again.",
+            Flash::AdminDeactivated => {
+                "The admin account is deactivated and logged out everywhere."
+            }
+            Flash::DemoRemoved => {
+                "The demo clinic is removed: its accounts and all their data. Your own data is untouched."
+            }
             Flash::CalendarRotated => {
                 "Your calendar has a new link. The old one no longer works: subscribe again with the new one."
             }

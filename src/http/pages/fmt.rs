@@ -139,6 +139,17 @@ pub fn initials(first: &str, last: &str) -> String {
         .collect()
 }
 
+/// A payment status as people read it, and its badge's class.
+pub fn payment_label(p: crate::domain::appointment::PaymentStatus) -> (&'static str, &'static str) {
+    use crate::domain::appointment::PaymentStatus as P;
+    match p {
+        P::Unpaid => ("Unpaid", "badge-booked"),
+        P::Paid => ("Paid", "badge-completed"),
+        P::Refunded => ("Refunded", "badge-cancelled"),
+        P::Waived => ("Waived", "badge-progress"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use crate::http::AppState;
 use crate::http::extract::{ClientAddr, session_cookie};
 use crate::usecases::patients::{self, Registration};
 use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
-use crate::usecases::{Caller, Conflict, Error, limits};
+use crate::usecases::{Caller, Conflict, Error, admin, limits};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -89,7 +89,7 @@ async fn landing(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     ];
     if viewer.user.is_none() {
         for c in candidates {
-            if sessions::is_active_login(&state.clinic, c.login).await? {
+            if admin::demo_login_offered(&state.clinic, c.login).await? {
                 demo_logins.push(c);
             }
         }

@@ -162,6 +162,8 @@ impl Viewer {
                     ("/admin/doctors", "Doctors", "admin-doctors"),
                     ("/admin/appointments", "Appointments", "admin-appointments"),
                     ("/admin/webhooks", "Webhooks", "admin-webhooks"),
+                    ("/admin/audit", "Audit log", "admin-audit"),
+                    ("/admin/admins", "Admins", "admin-admins"),
                     ("/account", "Account", "account"),
                 ],
             };

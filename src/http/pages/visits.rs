@@ -16,7 +16,7 @@ use super::render::{render, render_status};
 use super::room::{ChatLine, PastLine, whole_chat};
 use super::viewer::Viewer;
 use crate::domain::appointment::Appointment;
-use crate::domain::appointment::{Action, Status};
+use crate::domain::appointment::{Action, PaymentStatus, Status};
 use crate::domain::caller::Role;
 use crate::domain::ids::AppointmentId;
 use crate::domain::limits::Action as Limited;
@@ -24,8 +24,8 @@ use crate::domain::visit::RoomState;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, CurrentUser};
 use crate::usecases::appointments as visits;
-use crate::usecases::limits;
 use crate::usecases::{Caller, Conflict, Error, Refusal, doctors, visits as video};
+use crate::usecases::{admin, limits};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/appointments/{id}/start", post(start))
         .route("/appointments/{id}/complete", post(complete))
         .route("/appointments/{id}/no-show", post(no_show))
+        .route("/appointments/{id}/payment", post(set_payment))
 }
 
 /// Whether the domain policy would let `user` do `action` now (to show only
@@ -89,6 +90,10 @@ struct DetailPage {
     cancel_reason: Option<String>,
     status: &'static str,
     status_class: &'static str,
+    payment: &'static str,
+    payment_class: &'static str,
+    /// What an admin may mark the payment now: (value, button label).
+    payment_choices: Vec<(&'static str, &'static str)>,
     booked_on: String,
     is_patient: bool,
     is_staff: bool,
@@ -227,6 +232,20 @@ async fn detail_view(
         cancel_reason: a.cancel_reason.clone(),
         status: fmt::status_label(a.status),
         status_class: fmt::status_class(a.status),
+        payment: fmt::payment_label(a.payment_status).0,
+        payment_class: fmt::payment_label(a.payment_status).1,
+        payment_choices: admin::payment_choices(&user.caller, a)
+            .into_iter()
+            .map(|p| {
+                let label = match p {
+                    PaymentStatus::Paid => "Mark paid",
+                    PaymentStatus::Waived => "Waive the fee",
+                    PaymentStatus::Refunded => "Mark refunded",
+                    PaymentStatus::Unpaid => "Withdraw the waiver",
+                };
+                (p.as_str(), label)
+            })
+            .collect(),
         booked_on: fmt::date_time(&booked),
         is_patient: role == Some(Role::Patient),
         is_staff,
@@ -331,6 +350,36 @@ async fn cancel(
 
 /// Whether a refused change is shown on the visit's own page (with why), rather
 /// than as an error page: any refusal of a visit the caller can see.
+#[derive(Debug, Deserialize)]
+struct PaymentForm {
+    #[serde(default)]
+    payment_status: String,
+}
+
+/// An admin records the visit's payment (the buttons on its page).
+async fn set_payment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: UserForm<PaymentForm>,
+) -> PageResult {
+    let id = appointment_id(&id)?;
+    let UserForm { user, data } = form;
+    let Some(to) = PaymentStatus::parse(data.payment_status.trim()) else {
+        return Err(PageError::BadForm("That is not a payment status."));
+    };
+    match admin::set_payment(&state.clinic, &user.caller, id, to).await {
+        Ok(_) => Ok(viewer.redirect(&format!("/appointments/{id}"), Some(Flash::PaymentRecorded))),
+        Err(e) if refused_in_place(&e) => {
+            let a = visits::read(&state.clinic, &user.caller, id).await?;
+            let page =
+                detail_view(&state, &viewer, &user, &a, String::new(), change_errors(&e)).await?;
+            Ok(render_status(form_status(&e), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn refused_in_place(e: &Error) -> bool {
     status_of(e).is_client_error() && !matches!(e, Error::NotFound(_))
 }

@@ -2,14 +2,18 @@
 //! outcomes, cancellation and no-show rates.
 
 use crate::domain::caller::Role;
+use crate::domain::person::format_fee;
 use crate::http::AppState;
 use crate::http::pages::charts::{ColumnChart, Segment, Share, stacked};
+use crate::http::pages::errors::PageError;
 use crate::http::pages::errors::PageResult;
+use crate::http::pages::flash::Flash;
 use crate::http::pages::fmt;
+use crate::http::pages::forms::UserForm;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::render::render;
 use crate::http::pages::viewer::Viewer;
-use crate::usecases::clinic;
+use crate::usecases::{admin, clinic};
 use askama::Template;
 use axum::extract::State;
 
@@ -26,6 +30,15 @@ pub struct UtilRow {
     pub past_note: String,
     pub next: Share,
     pub next_note: String,
+}
+
+/// One doctor's money on the dashboard.
+pub struct MoneyRow {
+    pub name: String,
+    pub paid_visits: i64,
+    pub revenue: String,
+    pub outstanding_visits: i64,
+    pub outstanding: String,
 }
 
 pub struct DayRow {
@@ -46,6 +59,12 @@ struct DashboardPage {
     mix_total: i64,
     cancel: Share,
     no_show: Share,
+    money: Vec<MoneyRow>,
+    revenue_total: String,
+    outstanding_total: String,
+    /// Demo accounts exist: offer to remove them.
+    demo: bool,
+    csrf: String,
 }
 
 fn hours_text(secs: i64) -> String {
@@ -138,6 +157,20 @@ pub(super) async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> 
             note: format!("{} of {} held visits", m.no_show, m.held()),
         },
     ];
+    let money: Vec<MoneyRow> = figures
+        .money
+        .iter()
+        .map(|m| MoneyRow {
+            name: format!("Dr. {}", m.doctor.full_name()),
+            paid_visits: m.paid_visits,
+            revenue: format_fee(m.revenue_cents),
+            outstanding_visits: m.outstanding_visits,
+            outstanding: format_fee(m.outstanding_cents),
+        })
+        .collect();
+    let revenue_total = format_fee(figures.money.iter().map(|m| m.revenue_cents).sum());
+    let outstanding_total = format_fee(figures.money.iter().map(|m| m.outstanding_cents).sum());
+    let demo = admin::demo_present(&state.clinic, &user.caller).await?;
     let page = DashboardPage {
         layout: viewer.layout_tz("Dashboard", "dashboard"),
         kpis,
@@ -149,6 +182,34 @@ pub(super) async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> 
         mix_total,
         cancel,
         no_show: no_show_share,
+        money,
+        revenue_total,
+        outstanding_total,
+        demo,
+        csrf: user.csrf_token().to_owned(),
     };
     Ok(render(&page))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The dashboard's button: removes the demo clinic (see
+/// [`crate::usecases::admin::remove_demo`]).
+pub(super) async fn remove_demo(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    form: UserForm<ConfirmForm>,
+) -> PageResult {
+    let user = super::admin_form(&form)?;
+    if form.data.confirm != "yes" {
+        return Err(PageError::BadForm(
+            "Tick the box to confirm that the demo clinic is to be removed.",
+        ));
+    }
+    admin::remove_demo(&state.clinic, &user.caller).await?;
+    Ok(viewer.redirect("/admin", Some(Flash::DemoRemoved)))
 }

@@ -1,9 +1,12 @@
 //! The admin's pages: the clinic dashboard (`dashboard.rs`), doctors (list,
 //! add, edit, deactivate, their hours; `doctors.rs`), and every appointment
-//! with filters (`appointments.rs`), and the webhook endpoints with the
-//! notification queue (`webhooks.rs`).
+//! with filters (`appointments.rs`), the webhook endpoints with the
+//! notification queue (`webhooks.rs`), the audit log with its filters and
+//! CSV export (`audit.rs`) and the admin accounts (`admins.rs`).
 
+mod admins;
 mod appointments;
+mod audit;
 mod dashboard;
 mod doctors;
 mod webhooks;
@@ -19,6 +22,11 @@ use axum::routing::{get, post};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard::dashboard))
+        .route("/admin/demo/remove", post(dashboard::remove_demo))
+        .route("/admin/audit", get(audit::audit_page))
+        .route("/admin/audit.csv", get(audit::audit_csv))
+        .route("/admin/admins", get(admins::admins_page).post(admins::add))
+        .route("/admin/admins/{id}/active", post(admins::set_active))
         .route(
             "/admin/doctors",
             get(doctors::doctors).post(doctors::create),
