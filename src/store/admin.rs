@@ -61,6 +61,9 @@ const DEMO_DOCTORS: &str =
 const ACCOUNT_OWNED: &[(&str, &str)] = &[
     ("sessions", "account_id"),
     ("idempotency_keys", "account_id"),
+    ("one_time_code", "account_id"),
+    ("account_totp", "account_id"),
+    ("totp_recovery_code", "account_id"),
 ];
 
 impl Store {
@@ -286,7 +289,8 @@ impl Store {
                 "delivery",
                 format!(
                     "DELETE FROM delivery WHERE appointment_id IN {appts} OR account_id IN {a} \
-                 OR event_id IN (SELECT id FROM notification_event WHERE appointment_id IN {appts})"
+                 OR event_id IN (SELECT id FROM notification_event WHERE appointment_id IN {appts}) \
+                 OR code_id IN (SELECT id FROM one_time_code WHERE account_id IN {a})"
                 ),
             ),
             (

@@ -71,7 +71,7 @@ async fn log_in(app: &TestApp, email: &str, totp: Option<&str>) -> Resp {
 }
 
 /// Turns TOTP on for the session's account: the key and recovery codes.
-async fn enable(app: &TestApp, token: &str) -> (String, Vec<String>) {
+pub(crate) async fn enable(app: &TestApp, token: &str) -> (String, Vec<String>) {
     let r = app.post("/api/v1/me/totp", Some(token), json!({})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let secret = r.body["secret"].as_str().unwrap().to_owned();
