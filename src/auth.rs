@@ -270,6 +270,29 @@ fn token_signature(secret: &str, purpose: &str, id: i64) -> String {
     }
 }
 
+/// `text` signed for one `purpose` (`<text>.<base64url HMAC-SHA256>`); the
+/// text must not contain a dot.
+pub fn signed_text(secret: &str, purpose: &str, text: &str) -> String {
+    format!("{text}.{}", text_signature(secret, purpose, text))
+}
+
+fn text_signature(secret: &str, purpose: &str, text: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    match hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(format!("{purpose}:text:{text}").as_bytes());
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The text a [`signed_text`] signs, if its signature is right.
+pub fn verify_signed_text<'a>(secret: &str, purpose: &str, token: &'a str) -> Option<&'a str> {
+    let (text, sig) = token.split_once('.')?;
+    (!text.is_empty() && same_secret(sig, &text_signature(secret, purpose, text))).then_some(text)
+}
+
 /// The id a [`signed_token`] names, if its signature is right.
 pub fn verify_signed_token(secret: &str, purpose: &str, token: &str) -> Option<i64> {
     let (id, sig) = token.split_once('.')?;
@@ -390,6 +413,38 @@ mod tests {
         let s = new_webhook_secret();
         assert!(s.starts_with("whsec_") && webhook_signature(&s, "m", 1, b"x").is_ok());
         assert_ne!(s, new_webhook_secret());
+    }
+
+    #[test]
+    fn signed_texts_cannot_be_forged_or_moved() {
+        let t = signed_text("clinic secret", "anonymous-form", "nonce");
+        assert_eq!(
+            verify_signed_text("clinic secret", "anonymous-form", &t),
+            Some("nonce")
+        );
+        let moved = t.replacen("nonce.", "other.", 1);
+        assert_eq!(
+            verify_signed_text("clinic secret", "anonymous-form", &moved),
+            None
+        );
+        assert_eq!(verify_signed_text("clinic secret", "unsubscribe", &t), None);
+        assert_eq!(
+            verify_signed_text("other secret", "anonymous-form", &t),
+            None
+        );
+        // A signed id is not a signed text of the same purpose.
+        let id = signed_token("clinic secret", "anonymous-form", 42);
+        assert_eq!(
+            verify_signed_text("clinic secret", "anonymous-form", &id),
+            None
+        );
+        for junk in ["", "nonce", "x.y", "nonce.", ".abc"] {
+            assert_eq!(
+                verify_signed_text("clinic secret", "anonymous-form", junk),
+                None,
+                "{junk}"
+            );
+        }
     }
 
     #[test]

@@ -192,10 +192,56 @@ pub struct ApiPath<T>(pub T);
 pub const SESSION_COOKIE: &str = "medimeet_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// The names of medimeet's own cookies. With secure cookies on (behind
+/// HTTPS) they carry the `__Host-` prefix: a browser then takes them only
+/// when set over HTTPS by this very host, for `Path=/` and with no `Domain`,
+/// so a neighbouring subdomain or a man in the middle on plain HTTP cannot
+/// plant one (issue 13). A cookie under the other name is ignored.
+/// Every request carries its names as an extension (put there by
+/// [`crate::http::app`]); without one, the plain names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CookieNames {
+    pub secure: bool,
+}
+
+impl CookieNames {
+    /// The names a request's extensions say.
+    pub fn of(extensions: &axum::http::Extensions) -> Self {
+        extensions.get::<CookieNames>().copied().unwrap_or_default()
+    }
+
+    /// The session cookie.
+    pub fn session(self) -> &'static str {
+        if self.secure {
+            "__Host-medimeet_session"
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// The anonymous visitor's double-submit CSRF cookie.
+    pub fn csrf(self) -> &'static str {
+        if self.secure {
+            "__Host-medimeet_csrf"
+        } else {
+            "medimeet_csrf"
+        }
+    }
+
+    /// A one-shot message for the page after a redirect.
+    pub fn flash(self) -> &'static str {
+        if self.secure {
+            "__Host-medimeet_flash"
+        } else {
+            "medimeet_flash"
+        }
+    }
+}
+
 /// The `Set-Cookie` value for a session (`max_age` 0 deletes it).
 pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
-    let mut c =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    let name = CookieNames { secure }.session();
+    let mut c = format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
     if secure {
         c.push_str("; Secure");
     }
@@ -250,11 +296,12 @@ pub fn session_token(parts: &Parts) -> Option<(String, bool)> {
     {
         return Some((t.to_owned(), false));
     }
+    let name = CookieNames::of(&parts.extensions).session();
     for v in parts.headers.get_all(header::COOKIE) {
         let Ok(s) = v.to_str() else { continue };
         for pair in s.split(';') {
             if let Some((k, val)) = pair.trim().split_once('=')
-                && k == SESSION_COOKIE
+                && k == name
                 && !val.is_empty()
             {
                 return Some((val.to_owned(), true));

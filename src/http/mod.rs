@@ -153,7 +153,9 @@ pub fn app(state: AppState) -> Router {
                     },
                 ),
         )
-        .layer(middleware::from_fn_with_state(state, request_id::assign));
+        .layer(middleware::from_fn_with_state(state, request_id::assign))
+        // Every request knows the names of our cookies (`__Host-` behind HTTPS).
+        .layer(axum::Extension(extract::CookieNames { secure }));
     if secure {
         // Only where the cookies say the site is served over TLS: HSTS over
         // plain HTTP is ignored by browsers, and would be a lie (decision 0023).

@@ -37,6 +37,7 @@ pub mod clinic;
 pub mod codes;
 pub mod doctors;
 pub mod error;
+pub mod forms;
 pub mod limits;
 pub mod notifications;
 pub mod operations;
@@ -71,6 +72,8 @@ pub struct Clinic {
     metrics: Metrics,
     /// This instance's abuse limits' counts.
     limiter: Arc<limits::Limiter>,
+    /// The key of the anonymous forms' CSRF tokens, once read ([`forms`]).
+    form_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Clinic {
@@ -87,6 +90,7 @@ impl Clinic {
             hub: Hub::new(),
             metrics: Metrics::new()?,
             limiter: Arc::default(),
+            form_key: Arc::default(),
         })
     }
 

@@ -14,6 +14,7 @@ both_backends!(
     api_answers_are_never_stored,
     the_api_docs_page_runs_no_inline_script_and_cannot_be_framed,
     every_time_parameter_answers_the_ends_of_time,
+    a_planted_csrf_cookie_is_no_token,
 );
 
 async fn api_answers_are_never_stored(backend: Backend) {
@@ -297,4 +298,63 @@ async fn every_time_parameter_answers_the_ends_of_time(backend: Backend) {
     }
     let after = app.get("/api/v1/appointments", Some(&a.token)).await.body;
     assert_eq!(before, after, "a visit was booked or moved");
+}
+
+/// The anonymous forms' double-submit cookie is a nonce the clinic signed: a
+/// cookie planted by someone else (a sibling subdomain, a network attacker on
+/// plain HTTP) with a value of their choosing is refused, and replaced.
+async fn a_planted_csrf_cookie_is_no_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let patient_phone = crate::helpers::next_phone();
+    let r = app
+        .post(
+            "/api/v1/patients",
+            None,
+            json!({"first_name": "Pat", "last_name": "Planted", "phone": patient_phone,
+                   "password": "long enough pw", "date_of_birth": "1990-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let login = format!(
+        "login={}&password=long+enough+pw",
+        patient_phone.replace('+', "%2B")
+    );
+    // The attacker's own value, in the cookie and the form alike.
+    let chosen = "attacker-chosen-value";
+    let p = post_form(
+        &app,
+        "/login",
+        Some(&format!("medimeet_csrf={chosen}")),
+        &format!("{login}&csrf={chosen}"),
+    )
+    .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.cookie_value("medimeet_session").is_none());
+    // A signed-looking value with a made-up signature: refused too.
+    let forged = "bm9uY2U.c2lnbmF0dXJl";
+    let p = post_form(
+        &app,
+        "/login",
+        Some(&format!("medimeet_csrf={forged}")),
+        &format!("{login}&csrf={forged}"),
+    )
+    .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    // A page seen with the planted cookie hands out a real one instead.
+    let page = get(&app, "/login", Some(&format!("medimeet_csrf={chosen}"))).await;
+    let issued = page.cookie_value("medimeet_csrf").expect("a new token");
+    assert_ne!(issued, chosen);
+    assert!(
+        page.body
+            .contains(&format!("name=\"csrf\" value=\"{issued}\""))
+    );
+    let p = post_form(
+        &app,
+        "/login",
+        Some(&format!("medimeet_csrf={issued}")),
+        &format!("{login}&csrf={issued}"),
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(p.cookie_value("medimeet_session").is_some());
 }

@@ -456,6 +456,9 @@ async fn logging_out_ends_the_session_on_the_server(backend: Backend) {
 }
 
 async fn page_cookies_are_secure_when_served_over_https(backend: Backend) {
+    // Behind HTTPS every cookie of ours is `__Host-` prefixed (issue 13): a
+    // browser takes it only from this host over HTTPS, for Path=/ and with
+    // no Domain, so no neighbour can plant one.
     let app = spawn_app_with(
         backend,
         Settings {
@@ -464,26 +467,41 @@ async fn page_cookies_are_secure_when_served_over_https(backend: Backend) {
         },
     )
     .await;
+    let host_only = |c: &str| {
+        c.contains("; Secure")
+            && c.contains("HttpOnly")
+            && c.contains("SameSite=Lax")
+            && c.contains("Path=/")
+            && !c.to_ascii_lowercase().contains("domain=")
+    };
     let page = get(&app, "/login", None).await;
+    assert!(page.cookie_value("medimeet_csrf").is_none());
     let csrf = page
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("medimeet_csrf="))
+        .find(|c| c.starts_with("__Host-medimeet_csrf="))
         .expect("csrf cookie");
-    assert!(
-        csrf.contains("Secure") && csrf.contains("HttpOnly"),
-        "{csrf}"
-    );
-    let token = page.cookie_value("medimeet_csrf").expect("token");
+    assert!(host_only(&csrf), "{csrf}");
+    let token = page.cookie_value("__Host-medimeet_csrf").expect("token");
     let phone = next_phone();
+    let form = format!(
+        "csrf={token}&first_name=Sam&last_name=Secure&phone={}&date_of_birth=1980-02-02&email=&password=long+enough+pw",
+        phone.replace('+', "%2B")
+    );
+    // The same token under the plain name is no token here.
     let p = post_form(
         &app,
         "/signup",
         Some(&format!("medimeet_csrf={token}")),
-        &format!(
-            "csrf={token}&first_name=Sam&last_name=Secure&phone={}&date_of_birth=1980-02-02&email=&password=long+enough+pw",
-            phone.replace('+', "%2B")
-        ),
+        &form,
+    )
+    .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = post_form(
+        &app,
+        "/signup",
+        Some(&format!("__Host-medimeet_csrf={token}")),
+        &form,
     )
     .await;
     assert_eq!(p.status, 303, "{}", p.body);
@@ -491,13 +509,37 @@ async fn page_cookies_are_secure_when_served_over_https(backend: Backend) {
     let session = p
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("medimeet_session="))
+        .find(|c| c.starts_with("__Host-medimeet_session="))
         .expect("session cookie");
+    assert!(host_only(&session), "{session}");
     assert!(
-        session.contains("Secure")
-            && session.contains("HttpOnly")
-            && session.contains("SameSite=Lax"),
-        "{session}"
+        p.set_cookies()
+            .iter()
+            .filter(|c| c.contains("medimeet_flash="))
+            .all(|c| c.starts_with("__Host-")),
+        "{:?}",
+        p.set_cookies()
+    );
+    let value = p.cookie_value("__Host-medimeet_session").expect("session");
+    let signed_in = get(
+        &app,
+        "/appointments",
+        Some(&format!("__Host-medimeet_session={value}")),
+    )
+    .await;
+    assert_eq!(signed_in.status, 200);
+    // The session under the plain name is not a session here.
+    let plain = get(
+        &app,
+        "/appointments",
+        Some(&format!("medimeet_session={value}")),
+    )
+    .await;
+    assert_eq!(plain.status, 303);
+    assert!(
+        plain.header(LOCATION).starts_with("/login"),
+        "{}",
+        plain.header(LOCATION)
     );
 }
 

@@ -90,13 +90,14 @@ async fn deliveries(app: &TestApp, id: i64) -> Vec<DeliveryState> {
         .unwrap()
 }
 
-/// Waits (at most 10 s) for the worker to make the deliveries `ready` wants.
+/// Waits (at most 30 s: the worker shares the machine with the whole suite)
+/// for the worker to make the deliveries `ready` wants.
 async fn wait_for(
     app: &TestApp,
     id: i64,
     ready: impl Fn(&[DeliveryState]) -> bool,
 ) -> Vec<DeliveryState> {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let rows = deliveries(app, id).await;
         if ready(&rows) {
             return rows;

@@ -349,7 +349,10 @@ async fn the_nginx_example_terminates_tls_in_front_of_medimeet(backend: Backend)
         .map(|(_, v)| v.as_str())
         .collect();
     assert!(
-        !cookies.is_empty() && cookies.iter().all(|c| c.contains("Secure")),
+        !cookies.is_empty()
+            && cookies
+                .iter()
+                .all(|c| c.contains("Secure") && c.starts_with("__Host-")),
         "{cookies:?}"
     );
 

@@ -365,11 +365,12 @@ async fn the_clinic_can_require_it_of_staff_first(backend: Backend) {
     assert_eq!(app.get("/api/v1/me/totp", Some(&token)).await.status, 200);
 
     // The pages send the doctor to set it up before anything else.
+    let t = anonymous_csrf(&app).await;
     let pass = format!(
-        "login={}&password=doctor+password&csrf=t",
+        "login={}&password=doctor+password&csrf={t}",
         email.replace('@', "%40")
     );
-    let p = post_form(&app, "/login", Some("medimeet_csrf=t"), &pass).await;
+    let p = post_form(&app, "/login", Some(&format!("medimeet_csrf={t}")), &pass).await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(p.header(LOCATION), "/account/totp");
     let cookie = format!("medimeet_session={token}");
@@ -435,9 +436,11 @@ async fn the_login_page_asks_for_the_code_in_a_second_step(backend: Backend) {
     let admin = app.new_admin().await;
     let (email, token) = doctor(&app, &admin).await;
     let (secret, _) = enable(&app, &token).await;
-    let csrf = "medimeet_csrf=t";
+    let t = anonymous_csrf(&app).await;
+    let csrf_cookie = format!("medimeet_csrf={t}");
+    let csrf = csrf_cookie.as_str();
     let pass = format!(
-        "login={}&password=doctor+password&csrf=t&next=%2Fdoctor%2Fhours",
+        "login={}&password=doctor+password&csrf={t}&next=%2Fdoctor%2Fhours",
         email.replace('@', "%40")
     );
     let p = post_form(&app, "/login", Some(csrf), &pass).await;
@@ -453,7 +456,7 @@ async fn the_login_page_asks_for_the_code_in_a_second_step(backend: Backend) {
         .unwrap()
         .to_owned();
     let form = |pending: &str, code: &str| {
-        format!("csrf=t&pending={pending}&code={code}&next=%2Fdoctor%2Fhours")
+        format!("csrf={t}&pending={pending}&code={code}&next=%2Fdoctor%2Fhours")
     };
 
     next_step(&app);
@@ -524,3 +527,9 @@ both_backends!(
     patients_are_never_asked,
     the_login_page_asks_for_the_code_in_a_second_step,
 );
+
+/// A double-submit token the login page hands out (one the clinic signed).
+async fn anonymous_csrf(app: &TestApp) -> String {
+    let page = crate::pages::get(app, "/login", None).await;
+    page.cookie_value("medimeet_csrf").expect("csrf cookie")
+}

@@ -1,12 +1,12 @@
 //! Reading a posted form, its CSRF token checked before a handler runs:
 //! [`UserForm`] for signed-in users, [`AnonForm`] for the anonymous forms.
 
+use super::cookie;
 use super::errors::PageError;
 use super::redirect::safe_local_path;
-use super::{CSRF_COOKIE, cookie};
 use crate::auth;
 use crate::http::AppState;
-use crate::http::extract::{CurrentUser, SESSION_COOKIE, session_of};
+use crate::http::extract::{CookieNames, CurrentUser, session_of};
 use crate::usecases::Error as UseCaseError;
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -78,7 +78,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for UserForm<T> {
         let Some(user) = session_of(&parts, state).await? else {
             return Err(PageError::Login {
                 next: referer_path(&parts.headers),
-                expired: cookie(&parts.headers, SESSION_COOKIE).is_some(),
+                expired: cookie(&parts.headers, CookieNames::of(&parts.extensions).session())
+                    .is_some(),
             });
         };
         let (data, pairs) = read_form::<T>(body).await?;
@@ -106,11 +107,17 @@ pub struct AnonForm<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonForm<T> {
     type Rejection = PageError;
 
-    async fn from_request(req: Request, _state: &AppState) -> Result<Self, PageError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
         let (parts, body) = req.into_parts();
-        let expected = cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
+        let names = CookieNames::of(&parts.extensions);
+        let expected = cookie(&parts.headers, names.csrf()).unwrap_or_default();
         let (data, pairs) = read_form::<T>(body).await?;
-        if !auth::same_secret(token_of(&pairs), &expected) {
+        // The cookie must be one the clinic signed (a planted one is not),
+        // and the form must carry the same.
+        let signed = crate::usecases::forms::is_anonymous_token(&state.clinic, &expected)
+            .await
+            .unwrap_or(false);
+        if !signed || !auth::same_secret(token_of(&pairs), &expected) {
             tracing::info!("anonymous form refused: bad CSRF token");
             return Err(PageError::Csrf);
         }

@@ -59,7 +59,8 @@ pub mod viewer;
 pub mod visits;
 
 use super::AppState;
-use crate::auth;
+use crate::http::extract::CookieNames;
+use crate::usecases::forms as form_tokens;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -71,10 +72,9 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
     img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
     frame-ancestors 'none'; base-uri 'none'";
 
-/// Double-submit cookie guarding the forms of people not yet signed in.
-pub const CSRF_COOKIE: &str = "medimeet_csrf";
-/// A one-shot message for the page after a redirect (a code, never free text).
-pub const FLASH_COOKIE: &str = "medimeet_flash";
+// The double-submit cookie guarding the forms of people not yet signed in,
+// and the one-shot message for the page after a redirect (a code, never free
+// text), are named by `CookieNames`: `__Host-` prefixed behind HTTPS.
 /// The browser's IANA time zone, set by `static/app.js`.
 pub const TZ_COOKIE: &str = "medimeet_tz";
 
@@ -105,28 +105,32 @@ async fn page_layer(
     next: Next,
 ) -> Response {
     let secure = state.clinic.settings().secure_cookies;
-    // A visitor without the double-submit cookie gets one now; the handler sees
-    // it as if the browser had sent it, so the form it renders carries it.
-    let new_csrf = if cookie(req.headers(), CSRF_COOKIE).is_none() {
-        let token = auth::new_token();
-        let mut cookies = req
-            .headers()
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .unwrap_or_default();
-        if !cookies.is_empty() {
-            cookies.push_str("; ");
-        }
-        cookies.push_str(&format!("{CSRF_COOKIE}={token}"));
-        if let Ok(v) = HeaderValue::from_str(&cookies) {
-            req.headers_mut().insert(header::COOKIE, v);
-        }
-        Some(token)
-    } else {
-        None
+    let names = CookieNames { secure };
+    // A visitor without a double-submit cookie the clinic signed gets one
+    // now (a planted one is replaced); the handler sees it as if the
+    // browser had sent it, so the form it renders carries it.
+    let current = cookie(req.headers(), names.csrf());
+    let ours = match &current {
+        Some(t) => form_tokens::is_anonymous_token(&state.clinic, t)
+            .await
+            .unwrap_or(false),
+        None => false,
     };
-    let had_flash = cookie(req.headers(), FLASH_COOKIE).is_some();
+    let new_csrf = if ours {
+        None
+    } else {
+        match form_tokens::anonymous_token(&state.clinic).await {
+            Ok(token) => {
+                set_request_cookie(req.headers_mut(), names.csrf(), &token);
+                Some(token)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no key for the anonymous forms' tokens");
+                None
+            }
+        }
+    };
+    let had_flash = cookie(req.headers(), names.flash()).is_some();
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     headers.insert(
@@ -139,14 +143,17 @@ async fn page_layer(
     if let Some(token) = new_csrf {
         append_cookie(
             headers,
-            &format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"),
+            &format!("{}={token}; Path=/; HttpOnly; SameSite=Lax", names.csrf()),
             secure,
         );
     }
     if had_flash && !res.status().is_redirection() {
         append_cookie(
             res.headers_mut(),
-            &format!("{FLASH_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+            &format!(
+                "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+                names.flash()
+            ),
             secure,
         );
     }
@@ -161,6 +168,25 @@ fn append_cookie(headers: &mut HeaderMap, cookie: &str, secure: bool) {
     };
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.append(header::SET_COOKIE, v);
+    }
+}
+
+/// Puts `name=value` among the request's cookies, replacing any cookie of
+/// that name the browser sent.
+fn set_request_cookie(headers: &mut HeaderMap, name: &str, value: &str) {
+    let mut cookies: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
+        .map(str::to_owned)
+        .collect();
+    cookies.push(format!("{name}={value}"));
+    if let Ok(v) = HeaderValue::from_str(&cookies.join("; ")) {
+        headers.remove(header::COOKIE);
+        headers.insert(header::COOKIE, v);
     }
 }
 

@@ -1,7 +1,8 @@
 //! Redirects: a 303 to a path on this site, with an optional flash message.
 
+use super::append_cookie;
 use super::flash::Flash;
-use super::{FLASH_COOKIE, append_cookie};
+use crate::http::extract::CookieNames;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -16,7 +17,8 @@ pub fn see_other(location: &str, flash: Option<Flash>, secure: bool) -> Response
         append_cookie(
             res.headers_mut(),
             &format!(
-                "{FLASH_COOKIE}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
+                "{}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
+                CookieNames { secure }.flash(),
                 f.code()
             ),
             secure,

@@ -5,10 +5,10 @@ use super::errors::PageError;
 use super::flash::{Flash, FlashView};
 use super::layout::{Layout, NavLink};
 use super::redirect::see_other;
-use super::{CSRF_COOKIE, FLASH_COOKIE, TZ_COOKIE, assets, cookie, fmt};
+use super::{TZ_COOKIE, assets, cookie, fmt};
 use crate::domain::caller::Role;
 use crate::http::AppState;
-use crate::http::extract::{CurrentUser, SESSION_COOKIE, session_of};
+use crate::http::extract::{CookieNames, CurrentUser, session_of};
 use crate::usecases::{Caller, doctors, patients};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -47,13 +47,14 @@ impl FromRequestParts<AppState> for Viewer {
         {
             return Err(PageError::TotpSetup);
         }
-        let stale_session = user.is_none() && cookie(&parts.headers, SESSION_COOKIE).is_some();
+        let names = CookieNames::of(&parts.extensions);
+        let stale_session = user.is_none() && cookie(&parts.headers, names.session()).is_some();
         let name = match &user {
             Some(u) => display_name(state, u).await?,
             None => None,
         };
         let (tz, tz_name) = browser_zone(&parts.headers);
-        let flash = cookie(&parts.headers, FLASH_COOKIE).and_then(|c| Flash::parse(&c));
+        let flash = cookie(&parts.headers, names.flash()).and_then(|c| Flash::parse(&c));
         let path = parts
             .uri
             .path_and_query()
@@ -66,7 +67,7 @@ impl FromRequestParts<AppState> for Viewer {
             tz,
             tz_name,
             flash,
-            anon_csrf: cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default(),
+            anon_csrf: cookie(&parts.headers, names.csrf()).unwrap_or_default(),
             path,
             is_get: parts.method == Method::GET || parts.method == Method::HEAD,
             secure: state.clinic.settings().secure_cookies,
