@@ -39,6 +39,7 @@ mod patient_data;
 mod relay;
 mod schedule;
 pub mod seed;
+mod signup;
 mod stats;
 #[cfg(test)]
 pub(crate) mod test_db;
@@ -53,6 +54,7 @@ pub use audit::AuditFilter;
 pub use calendar::*;
 pub use changes::*;
 pub use codes::{CodeOf, CodeRow, NewCode};
+pub use signup::PendingSignup;
 pub use commit::Booker;
 pub use doctors::*;
 pub use holds::HoldRow;
