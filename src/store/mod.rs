@@ -54,7 +54,6 @@ pub use audit::AuditFilter;
 pub use calendar::*;
 pub use changes::*;
 pub use codes::{CodeOf, CodeRow, NewCode};
-pub use signup::PendingSignup;
 pub use commit::Booker;
 pub use doctors::*;
 pub use holds::HoldRow;
@@ -62,6 +61,7 @@ pub use outbox::{DeliveryRow, DeliveryState, EventRow, NewDelivery, Outcome, Rec
 pub use patient_data::*;
 pub use relay::Hub;
 pub use schedule::*;
+pub use signup::PendingSignup;
 pub use stats::*;
 pub use totp::TotpRow;
 pub use visits::*;

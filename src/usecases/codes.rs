@@ -146,7 +146,11 @@ pub(super) async fn reserve_try(clinic: &Clinic, key: &str, client: &str) -> Res
 }
 
 /// The live code `found` if `typed` is it; a wrong try is counted on it.
-pub(super) async fn check(clinic: &Clinic, found: Option<CodeRow>, typed: String) -> Result<Option<CodeRow>> {
+pub(super) async fn check(
+    clinic: &Clinic,
+    found: Option<CodeRow>,
+    typed: String,
+) -> Result<Option<CodeRow>> {
     let now = clinic.now().as_second();
     let live = found.filter(|c| codes::fate(c.stored(), now) == Fate::Live);
     let hash = live

@@ -6,7 +6,9 @@
 //! received, never from the database. Without SMS, sign-up is as before.
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, blank_request_id, next_phone, spawn_app_with, test_settings};
+use crate::helpers::{
+    Backend, TestApp, blank_request_id, next_phone, spawn_app_with, test_settings,
+};
 use crate::pages::{get, post_form};
 use crate::webhooks::{Receiver, body};
 use medimeet::config::Settings;
@@ -95,7 +97,9 @@ async fn a_new_and_an_existing_number_get_the_same_answer(backend: Backend) {
     let owner_id = app.patient_in_store(&existing).await;
     let new = next_phone();
 
-    let a = app.post("/api/v1/patients", None, signup(&new, "Nora")).await;
+    let a = app
+        .post("/api/v1/patients", None, signup(&new, "Nora"))
+        .await;
     let b = app
         .post("/api/v1/patients", None, signup(&existing, "Nora"))
         .await;
@@ -103,10 +107,7 @@ async fn a_new_and_an_existing_number_get_the_same_answer(backend: Backend) {
     assert_eq!(b.status, 202, "{}", b.body);
     assert_eq!(a.body, b.body, "nothing tells the two numbers apart");
     assert_eq!(a.body["expires_in_seconds"], 900);
-    assert_eq!(
-        a.headers.get("content-type"),
-        b.headers.get("content-type")
-    );
+    assert_eq!(a.headers.get("content-type"), b.headers.get("content-type"));
 
     // The new number gets a code; the owner of the existing one a warning
     // with no code in it.
@@ -145,7 +146,9 @@ async fn the_account_exists_only_once_the_code_is_entered(backend: Backend) {
     let rx = Receiver::start().await;
     let app = spawn_app_with(backend, sms_settings(&rx)).await;
     let phone = next_phone();
-    let r = app.post("/api/v1/patients", None, signup(&phone, "Ada")).await;
+    let r = app
+        .post("/api/v1/patients", None, signup(&phone, "Ada"))
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     let code = code_in(&nth_text_to(&rx, &phone, 1).await);
 
@@ -195,7 +198,9 @@ async fn the_account_exists_only_once_the_code_is_entered(backend: Backend) {
         .assert_problem(422, "validation_failed");
     // Signing up again with the number now answers alike, and warns its
     // (new) owner instead of sending a code.
-    let again = app.post("/api/v1/patients", None, signup(&phone, "Eve")).await;
+    let again = app
+        .post("/api/v1/patients", None, signup(&phone, "Eve"))
+        .await;
     assert_eq!(again.status, 202);
     let warning = nth_text_to(&rx, &phone, 2).await;
     assert!(warning.contains("Someone tried"), "{warning}");
@@ -211,7 +216,8 @@ async fn expired_and_replaced_codes_are_refused_and_tries_throttled(backend: Bac
     let phone = next_phone();
 
     // Expired.
-    app.post("/api/v1/patients", None, signup(&phone, "Old")).await;
+    app.post("/api/v1/patients", None, signup(&phone, "Old"))
+        .await;
     let code = code_in(&nth_text_to(&rx, &phone, 1).await);
     app.clock.advance(15 * 60 + 1);
     confirm(&app, &phone, &code)
@@ -265,7 +271,9 @@ async fn expired_and_replaced_codes_are_refused_and_tries_throttled(backend: Bac
 async fn without_sms_sign_up_is_immediate_and_tells_a_taken_number(backend: Backend) {
     let app = spawn_app_with(backend, test_settings()).await;
     let phone = next_phone();
-    let r = app.post("/api/v1/patients", None, signup(&phone, "Demo")).await;
+    let r = app
+        .post("/api/v1/patients", None, signup(&phone, "Demo"))
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["first_name"], "Demo");
     assert_eq!(login_status(&app, &phone, PW).await, 201);
@@ -304,19 +312,28 @@ async fn the_sign_up_pages_answer_alike_and_finish_with_the_code(backend: Backen
         blank_request_id(&a.headers, &a.body).replace(&new, "X"),
         blank_request_id(&b.headers, &b.body).replace(&existing, "X")
     );
-    assert!(a.set_cookies().iter().all(|c| !c.starts_with("medimeet_session=")));
+    assert!(
+        a.set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("medimeet_session="))
+    );
 
     let code = code_in(&nth_text_to(&rx, &new, 1).await);
-    let finish = |code: &str| {
-        format!(
-            "phone={}&code={code}&csrf={token}",
-            new.replace('+', "%2B")
-        )
-    };
+    let finish = |code: &str| format!("phone={}&code={code}&csrf={token}", new.replace('+', "%2B"));
     // A wrong code: the form again with a friendly message.
-    let p = post_form(&app, "/signup/code", Some(&cookie), &finish(&other_than(&code))).await;
+    let p = post_form(
+        &app,
+        "/signup/code",
+        Some(&cookie),
+        &finish(&other_than(&code)),
+    )
+    .await;
     assert_eq!(p.status, 422);
-    assert!(p.body.contains("wrong, already used or expired"), "{}", p.body);
+    assert!(
+        p.body.contains("wrong, already used or expired"),
+        "{}",
+        p.body
+    );
     // Without the form's token: refused.
     let p = post_form(
         &app,

@@ -1,14 +1,14 @@
 //! Patient registration and profiles.
 
+use super::codes::CodeRequested;
 use super::instant_text;
+use super::sessions::SessionCreated;
 use crate::domain::ids::PatientId;
 use crate::domain::limits::Action;
 use crate::domain::person::DateOfBirth;
 use crate::domain::person::Patient;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
-use super::codes::CodeRequested;
-use super::sessions::SessionCreated;
 use crate::http::extract::{ApiJson, ApiPath, ClientAddr, CurrentUser, session_cookie};
 use crate::usecases::patients::{self, ProfileChanges, Registration};
 use crate::usecases::signup::{self, Confirmation, SignedUp};
@@ -164,7 +164,12 @@ pub async fn register(
 #[serde(deny_unknown_fields)]
 pub struct SignupConfirm {
     /// The phone the sign-up gave, in any common format.
-    #[schema(format = "phone", min_length = 1, max_length = 40, example = "+12025550199")]
+    #[schema(
+        format = "phone",
+        min_length = 1,
+        max_length = 40,
+        example = "+12025550199"
+    )]
     pub phone: String,
     /// The 6-digit code (spaces and dashes are ignored).
     #[schema(example = "042917")]
