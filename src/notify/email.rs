@@ -89,7 +89,7 @@ impl Mailer {
             .address
             .parse::<Mailbox>()
             .map_err(|e| format!("recipient: {e}"))?;
-        let (subject, text) = super::code::wording(c.purpose, &c.code, c.minutes);
+        let (subject, text) = super::code::wording(c.purpose, c.code.as_deref(), c.minutes);
         let lines = [text.clone()];
         let html = HtmlBody {
             lines: &lines,

@@ -129,7 +129,7 @@ impl Texter {
 
     /// Sends a one-time code.
     pub async fn send_code(&self, c: &CodeMessage) -> Result<(), SendError> {
-        let (_, text) = super::code::wording(c.purpose, &c.code, c.minutes);
+        let (_, text) = super::code::wording(c.purpose, c.code.as_deref(), c.minutes);
         self.post(&c.address, &text, &c.message_id).await
     }
 

@@ -77,7 +77,7 @@ impl TryFrom<RawAccount> for AccountRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct RawPatient {
+pub(super) struct RawPatient {
     id: PatientId,
     account_id: AccountId,
     first_name: String,

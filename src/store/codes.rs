@@ -2,6 +2,7 @@
 //! them in one transaction, and used at most once (the row is marked used
 //! in the same transaction as the change the code allows).
 
+use super::signup::{INSERT_PENDING, PRUNE_PENDING};
 use super::{Result, Store, audit, begin_write, on_read, on_write};
 use crate::domain::codes::{Purpose, Stored};
 use crate::domain::ids::AccountId;
@@ -15,9 +16,15 @@ pub struct NewCode<'a> {
     /// Where it goes: an email address or an E.164 phone.
     pub address: &'a str,
     pub code_hash: &'a str,
-    /// The code itself, kept on its delivery until it is sent.
-    pub code: &'a str,
+    /// The code itself, kept on its delivery until it is sent. `None` for
+    /// a message that carries no code: the warning to a number's owner that
+    /// someone tried to sign up with it (a `signup` code with an account,
+    /// decision 0027; its hash is of a code nobody is told).
+    pub code: Option<&'a str>,
     pub expires_at: i64,
+    /// A sign-up's details, waiting under the code until it comes back
+    /// (decision 0027).
+    pub pending: Option<super::PendingSignup<'a>>,
 }
 
 /// A stored code.
@@ -127,6 +134,20 @@ impl Store {
             .bind(c.expires_at)
             .fetch_one(&mut *tx)
             .await?;
+            if c.purpose == Purpose::SignUp {
+                sqlx::query(PRUNE_PENDING).bind(now).execute(&mut *tx).await?;
+            }
+            if let Some(p) = &c.pending {
+                sqlx::query(INSERT_PENDING)
+                    .bind(id)
+                    .bind(p.first_name)
+                    .bind(p.last_name)
+                    .bind(p.date_of_birth.to_string())
+                    .bind(p.email)
+                    .bind(p.password_hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "INSERT INTO delivery (channel, kind, account_id, message_id, due_at, state, attempts, created_at, code_id, code_text) \
                  VALUES ($1, 'notice', $2, $3, $4, 'pending', 0, $4, $5, $6)",

@@ -39,6 +39,7 @@ mod patient_data;
 mod relay;
 mod schedule;
 pub mod seed;
+mod signup;
 mod stats;
 #[cfg(test)]
 pub(crate) mod test_db;
@@ -60,6 +61,7 @@ pub use outbox::{DeliveryRow, DeliveryState, EventRow, NewDelivery, Outcome, Rec
 pub use patient_data::*;
 pub use relay::Hub;
 pub use schedule::*;
+pub use signup::PendingSignup;
 pub use stats::*;
 pub use totp::TotpRow;
 pub use visits::*;

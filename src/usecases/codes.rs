@@ -44,7 +44,7 @@ impl std::fmt::Debug for ResetRequest {
 }
 
 /// The one answer to a wrong, used, expired or unknown code (or login).
-fn wrong_code() -> Error {
+pub(super) fn wrong_code() -> Error {
     Error::invalid(
         "code",
         "is wrong, already used or expired: check it, or ask for a new one",
@@ -65,7 +65,7 @@ fn parse_login(clinic: &Clinic, login: &Login) -> Result<String> {
 }
 
 /// A fresh code and its hash (the hash is the work every request does).
-async fn new_code() -> Result<(String, String)> {
+pub(super) async fn new_code() -> Result<(String, String)> {
     let code = codes::format_code(rand::random());
     let hash = auth::hash_password_async(code.clone())
         .await
@@ -73,7 +73,7 @@ async fn new_code() -> Result<(String, String)> {
     Ok((code, hash))
 }
 
-fn sent() -> CodeSent {
+pub(super) fn sent() -> CodeSent {
     CodeSent {
         expires_in_secs: codes::LIFETIME_SECS,
     }
@@ -118,8 +118,9 @@ pub async fn request_password_reset(
                     channel,
                     address: &address,
                     code_hash: &hash,
-                    code: &code,
+                    code: Some(&code),
                     expires_at: now + codes::LIFETIME_SECS,
+                    pending: None,
                 },
                 now,
             )
@@ -133,7 +134,7 @@ pub async fn request_password_reset(
 }
 
 /// Reserves one code try on the address's and the key's throttles.
-async fn reserve_try(clinic: &Clinic, key: &str, client: &str) -> Result<String> {
+pub(super) async fn reserve_try(clinic: &Clinic, key: &str, client: &str) -> Result<String> {
     let now = clinic.now().as_second();
     let addr_key = format!("code-addr:{client}");
     reserve(clinic, &addr_key, ThrottlePolicy::ADDRESS, now).await?;
@@ -145,7 +146,11 @@ async fn reserve_try(clinic: &Clinic, key: &str, client: &str) -> Result<String>
 }
 
 /// The live code `found` if `typed` is it; a wrong try is counted on it.
-async fn check(clinic: &Clinic, found: Option<CodeRow>, typed: String) -> Result<Option<CodeRow>> {
+pub(super) async fn check(
+    clinic: &Clinic,
+    found: Option<CodeRow>,
+    typed: String,
+) -> Result<Option<CodeRow>> {
     let now = clinic.now().as_second();
     let live = found.filter(|c| codes::fate(c.stored(), now) == Fate::Live);
     let hash = live
@@ -161,7 +166,7 @@ async fn check(clinic: &Clinic, found: Option<CodeRow>, typed: String) -> Result
 }
 
 /// After a good code: the key's count is cleared, the address's try given back.
-async fn succeeded(clinic: &Clinic, key: &str, addr_key: &str) -> Result<()> {
+pub(super) async fn succeeded(clinic: &Clinic, key: &str, addr_key: &str) -> Result<()> {
     clinic.store.throttle_update(key, |_| (None, ())).await?;
     refund(clinic, addr_key, ThrottlePolicy::ADDRESS).await
 }
@@ -267,8 +272,9 @@ pub async fn request_phone_change(
                 channel: "sms",
                 address: phone.as_str(),
                 code_hash: &hash,
-                code: &code,
+                code: Some(&code),
                 expires_at: now + codes::LIFETIME_SECS,
+                pending: None,
             },
             now,
         )

@@ -45,6 +45,7 @@ pub mod patient_data;
 pub mod patients;
 pub mod schedule;
 pub mod sessions;
+pub mod signup;
 pub mod totp;
 pub mod visits;
 pub mod webhooks;

@@ -252,8 +252,9 @@ pub struct CodeMessage {
     /// An email address or a phone number.
     pub address: String,
     pub purpose: crate::domain::codes::Purpose,
-    /// The code itself.
-    pub code: String,
+    /// The code itself; `None` for the warning to a number's owner that
+    /// someone tried to sign up with it (decision 0027).
+    pub code: Option<String>,
     /// How many minutes it works from when it was made.
     pub minutes: i64,
 }
@@ -452,8 +453,16 @@ async fn code_message(
     if codes::fate(code.stored(), now.as_second()) != Fate::Live {
         return Ok(Err(dropped("the code was used, replaced or expired")));
     }
-    let (Some(text), Some(purpose)) = (row.code_text.clone(), Purpose::parse(&code.purpose)) else {
+    let Some(purpose) = Purpose::parse(&code.purpose) else {
         return Ok(Err(dropped("the code is gone")));
+    };
+    // A sign-up "code" of an existing account is the warning to its owner:
+    // it carries no code (decision 0027).
+    let warning = purpose == Purpose::SignUp && code.account_id.is_some();
+    let text = match row.code_text.clone() {
+        Some(t) if !warning => Some(t),
+        None if warning => None,
+        _ => return Ok(Err(dropped("the code is gone"))),
     };
     if !configured.contains(&channel) {
         return Ok(Err(Outcome::NotConfigured));

@@ -34,9 +34,19 @@ pub fn today(clinic: &Clinic) -> Date {
         .date()
 }
 
-/// Validates every field (all mistakes reported at once, per field) and
-/// creates the patient with their login.
-pub async fn register(clinic: &Clinic, req: &Registration) -> Result<Patient> {
+/// A sign-up whose every field is valid.
+pub(super) struct Valid {
+    pub first: Name,
+    pub last: Name,
+    pub phone: Phone,
+    pub password: Password,
+    pub dob: DateOfBirth,
+    pub email: Option<Email>,
+}
+
+/// Validates every field of a sign-up, all mistakes reported at once, per
+/// field.
+pub(super) fn validate(clinic: &Clinic, req: &Registration) -> Result<Valid> {
     let today = today(clinic);
     let mut errs = Errors::default();
     let first = errs.check(Name::parse("first_name", &req.first_name));
@@ -53,6 +63,28 @@ pub async fn register(clinic: &Clinic, req: &Registration) -> Result<Patient> {
     else {
         return Err(Error::Invalid(errs.0));
     };
+    Ok(Valid {
+        first,
+        last,
+        phone,
+        password,
+        dob,
+        email,
+    })
+}
+
+/// Validates every field (all mistakes reported at once, per field) and
+/// creates the patient with their login at once (the sign-up of a clinic
+/// that sends no text messages; see [`super::signup`]).
+pub async fn register(clinic: &Clinic, req: &Registration) -> Result<Patient> {
+    let Valid {
+        first,
+        last,
+        phone,
+        password,
+        dob,
+        email,
+    } = validate(clinic, req)?;
     let hash = super::password_hash(&password).await?;
     let row = clinic
         .store

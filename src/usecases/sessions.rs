@@ -345,7 +345,7 @@ async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<Log
 }
 
 /// Opens a session for an account whose login is complete.
-async fn open(
+pub(super) async fn open(
     clinic: &Clinic,
     account: &AccountRow,
     client: &str,

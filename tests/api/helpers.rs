@@ -152,6 +152,10 @@ pub struct TestApp {
     pub clock: Clock,
     /// The database, owned by the first instance and dropped with it.
     pub db: Option<TestDb>,
+    /// Whether this clinic sends text messages (`--sms-url`): its sign-ups
+    /// go by a code (decision 0027), so [`TestApp::new_patient`] makes the
+    /// patient in the store instead.
+    pub texts: bool,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -249,6 +253,7 @@ pub async fn spawn_on_opts(
         .with_env_filter("warn")
         .with_test_writer()
         .try_init();
+    let texts = settings.sms_url.is_some();
     let cfg = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         database: DatabaseConfig::new(url).with_connections(8),
@@ -274,6 +279,7 @@ pub async fn spawn_on_opts(
         store,
         clock,
         db: None,
+        texts,
         shutdown: Some(tx),
         server: Some(server),
     }
@@ -356,6 +362,13 @@ impl TestApp {
     /// Registers a patient and logs them in.
     pub async fn new_patient(&self) -> User {
         let phone = next_phone();
+        if self.texts {
+            let id = self.patient_in_store(&phone).await;
+            let token = self
+                .login(json!({"phone": phone, "password": "long enough pw"}))
+                .await;
+            return User { token, id };
+        }
         let r = self
             .post(
                 "/api/v1/patients",
@@ -370,6 +383,30 @@ impl TestApp {
             .login(json!({"phone": phone, "password": "long enough pw"}))
             .await;
         User { token, id }
+    }
+
+    /// A patient made in the store (password "long enough pw"), not logged
+    /// in; their id. For a clinic that sends text messages, whose sign-up
+    /// goes by a code (tested in signup_code.rs), so that tests about other
+    /// texts see no sign-up code.
+    pub async fn patient_in_store(&self, phone: &str) -> i64 {
+        let hash = medimeet::auth::hash_password("long enough pw").expect("hash");
+        let p = self
+            .store
+            .create_patient(
+                medimeet::store::NewPatient {
+                    phone,
+                    password_hash: &hash,
+                    first_name: "Test",
+                    last_name: "Patient",
+                    email: None,
+                    date_of_birth: jiff::civil::date(1990, 1, 1),
+                },
+                self.clock.now().as_second(),
+            )
+            .await
+            .expect("patient");
+        p.id.get()
     }
 
     pub async fn login(&self, creds: Value) -> String {

@@ -29,6 +29,7 @@ mod proxy;
 mod reset;
 mod schedule_changes;
 mod sessions;
+mod signup_code;
 mod throttle;
 mod totp;
 mod validation;

@@ -27,6 +27,7 @@ async fn the_openapi_document_lists_every_operation(backend: Backend) {
         ("/api/v1/me/phone/confirm", "post"),
         ("/api/v1/me", "get"),
         ("/api/v1/patients", "post"),
+        ("/api/v1/signup/confirm", "post"),
         ("/api/v1/patients/{id}", "get"),
         ("/api/v1/patients/{id}", "patch"),
         ("/api/v1/doctors", "get"),

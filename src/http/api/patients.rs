@@ -1,18 +1,22 @@
 //! Patient registration and profiles.
 
+use super::codes::CodeRequested;
 use super::instant_text;
+use super::sessions::SessionCreated;
 use crate::domain::ids::PatientId;
 use crate::domain::limits::Action;
 use crate::domain::person::DateOfBirth;
 use crate::domain::person::Patient;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
-use crate::http::extract::{ApiJson, ApiPath, ClientAddr, CurrentUser};
+use crate::http::extract::{ApiJson, ApiPath, ClientAddr, CurrentUser, session_cookie};
 use crate::usecases::patients::{self, ProfileChanges, Registration};
+use crate::usecases::signup::{self, Confirmation, SignedUp};
 use crate::usecases::{Caller, limits};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,6 +24,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
+        .routes(routes!(confirm_signup))
         .routes(routes!(get_patient, update_patient))
 }
 
@@ -104,21 +109,29 @@ impl PatientView {
 }
 
 /// Register as a patient.
+///
+/// Without text messages (no `--sms-url`) the patient exists at once:
+/// `201`, or `409` for a number that already has an account. With text
+/// messages the answer is `202` with the same body for a new and an
+/// existing number: a new number gets a code to finish with
+/// `POST /signup/confirm`; the owner of an existing one gets a warning by
+/// text message instead (decision 0027).
 #[utoipa::path(
     post, path = "/patients", tag = "patients",
     request_body = RegisterPatient,
     responses(
-        (status = 201, description = "Registered", body = PatientView),
-        (status = 409, description = "Phone already registered (`already_registered`)", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Registered (a clinic that sends no text messages)", body = PatientView),
+        (status = 202, description = "A code is on its way to the phone (a clinic that sends text messages); the same for a number that already has an account", body = CodeRequested),
+        (status = 409, description = "Phone already registered (`already_registered`; only a clinic that sends no text messages)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: too many sign-ups from this address or account; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many sign-ups from this address, or codes to this number; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
     ClientAddr(addr, _): ClientAddr,
     ApiJson(req): ApiJson<RegisterPatient>,
-) -> ApiResult<(StatusCode, Json<PatientView>)> {
+) -> ApiResult<Response> {
     limits::admit(&state.clinic, Action::SignUp, &Caller::Anonymous, &addr)?;
     let reg = Registration {
         first_name: req.first_name,
@@ -128,9 +141,104 @@ pub async fn register(
         date_of_birth: req.date_of_birth,
         email: req.email,
     };
-    let row = patients::register(&state.clinic, &reg).await?;
+    Ok(match signup::sign_up(&state.clinic, &reg, &addr).await? {
+        SignedUp::Registered(row) => {
+            let today = patients::today(&state.clinic);
+            (StatusCode::CREATED, Json(PatientView::from_row(row, today))).into_response()
+        }
+        SignedUp::CodeSent(sent) => (
+            StatusCode::ACCEPTED,
+            Json(CodeRequested {
+                message: "We sent a code to this phone number: enter it to finish signing up. \
+                          If the number already has an account, its owner was told instead."
+                    .to_owned(),
+                expires_in_seconds: sent.expires_in_secs,
+            }),
+        )
+            .into_response(),
+    })
+}
+
+/// The second step of a sign-up by text message: the phone and the code.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupConfirm {
+    /// The phone the sign-up gave, in any common format.
+    #[schema(
+        format = "phone",
+        min_length = 1,
+        max_length = 40,
+        example = "+12025550199"
+    )]
+    pub phone: String,
+    /// The 6-digit code (spaces and dashes are ignored).
+    #[schema(example = "042917")]
+    pub code: String,
+}
+
+impl std::fmt::Debug for SignupConfirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupConfirm").finish_non_exhaustive()
+    }
+}
+
+/// A finished sign-up: the new patient and their session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignupConfirmed {
+    pub session: SessionCreated,
+    pub patient: PatientView,
+}
+
+/// Finish a sign-up with the code sent by text message.
+///
+/// Makes the account and the patient, uses the code up and logs in (also
+/// sets the session cookie).
+#[utoipa::path(
+    post, path = "/signup/confirm", tag = "patients",
+    request_body = SignupConfirm,
+    responses(
+        (status = 201, description = "Registered and logged in; also sets the session cookie", body = SignupConfirmed),
+        (status = 409, description = "`already_registered`: the number became an account's login meanwhile; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: not a phone number, or the code is wrong, used or expired (the same for a number with no sign-up waiting); nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: too many wrong codes for this number or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn confirm_signup(
+    State(state): State<AppState>,
+    ClientAddr(addr, device): ClientAddr,
+    ApiJson(req): ApiJson<SignupConfirm>,
+) -> ApiResult<Response> {
+    let (patient, session) = signup::confirm(
+        &state.clinic,
+        Confirmation {
+            phone: req.phone,
+            code: req.code,
+            client: addr,
+            device,
+        },
+    )
+    .await?;
+    let settings = state.clinic.settings();
+    let cookie = session_cookie(
+        &session.token,
+        settings.session_hours * 3600,
+        settings.secure_cookies,
+    );
     let today = patients::today(&state.clinic);
-    Ok((StatusCode::CREATED, Json(PatientView::from_row(row, today))))
+    let body = SignupConfirmed {
+        session: SessionCreated {
+            token: session.token,
+            csrf_token: session.csrf_token,
+            expires_at: instant_text(session.expires_at),
+            role: session.role.as_str().to_owned(),
+        },
+        patient: PatientView::from_row(patient, today),
+    };
+    let mut res = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
 }
 
 /// A patient's profile.

@@ -13,8 +13,9 @@ use crate::domain::caller::Role;
 use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, session_cookie};
-use crate::usecases::patients::{self, Registration};
+use crate::usecases::patients::Registration;
 use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
+use crate::usecases::signup::{self, Confirmation, SignedUp};
 use crate::usecases::{Caller, Conflict, Error, admin, limits};
 use askama::Template;
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/login/totp", post(login_totp))
         .route("/signup", get(signup_page).post(signup))
+        .route("/signup/code", get(signup_code_page).post(signup_code))
         .route("/logout", post(logout))
 }
 
@@ -395,11 +397,19 @@ async fn signup(
     };
     let registered =
         match limits::admit(&state.clinic, Action::SignUp, &Caller::Anonymous, &client.0) {
-            Ok(()) => patients::register(&state.clinic, &req).await,
+            Ok(()) => signup::sign_up(&state.clinic, &req, &client.0).await,
             Err(e) => Err(e),
         };
     match registered {
-        Ok(patient) => {
+        // The same page for a new and an existing number (decision 0027).
+        Ok(SignedUp::CodeSent(_)) => Ok(render(&SignupCodePage {
+            layout: viewer.layout("Enter the code we sent", "signup"),
+            csrf: viewer.anon_csrf.clone(),
+            phone: form.phone.trim().to_owned(),
+            sent: true,
+            errors: FormErrors::default(),
+        })),
+        Ok(SignedUp::Registered(patient)) => {
             let creds = Credentials {
                 login: Login::Phone(patient.phone),
                 password: std::mem::take(&mut form.password),
@@ -427,6 +437,90 @@ async fn signup(
                 errors,
             };
             Ok(render_status(form_status(&e), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sign up: the code sent by text message (decision 0027)
+
+#[derive(Template)]
+#[template(path = "signup_code.html")]
+struct SignupCodePage {
+    layout: Layout,
+    csrf: String,
+    /// As typed at sign-up; travels in the form, never in a URL.
+    phone: String,
+    /// Whether a code was just asked for (the page says where it went).
+    sent: bool,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct SignupCodeForm {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn signup_code_label(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "phone" => "Phone number",
+        "code" => "Code",
+        _ => return None,
+    })
+}
+
+async fn signup_code_page(viewer: Viewer) -> PageResult {
+    Ok(render(&SignupCodePage {
+        layout: viewer.layout("Enter the code we sent", "signup"),
+        csrf: viewer.anon_csrf.clone(),
+        phone: String::new(),
+        sent: false,
+        errors: FormErrors::default(),
+    }))
+}
+
+async fn signup_code(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    client: ClientAddr,
+    AnonForm(form): AnonForm<SignupCodeForm>,
+) -> PageResult {
+    let phone = form.phone.trim().to_owned();
+    let confirmed = signup::confirm(
+        &state.clinic,
+        Confirmation {
+            phone: phone.clone(),
+            code: form.code,
+            client: client.0,
+            device: client.1,
+        },
+    )
+    .await;
+    match confirmed {
+        Ok((_, session)) => Ok(logged_in(&state, &session, "/doctors", Flash::Welcome)),
+        Err(e) if status_of(&e).is_client_error() => {
+            let mut errors = FormErrors::from_error(&e, signup_code_label);
+            if e == Error::Conflict(Conflict::AlreadyRegistered) {
+                errors = FormErrors::default();
+                errors.add(
+                    "phone",
+                    "This phone number already has an account. Log in instead.",
+                );
+            }
+            Ok(render_status(
+                form_status(&e),
+                &SignupCodePage {
+                    layout: viewer.layout("Enter the code we sent", "signup"),
+                    csrf: viewer.anon_csrf.clone(),
+                    phone,
+                    sent: false,
+                    errors,
+                },
+            ))
         }
         Err(e) => Err(e.into()),
     }
