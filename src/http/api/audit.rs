@@ -88,11 +88,9 @@ pub async fn list_audit(
 
 /// The query's filters (no page) as the use case takes them.
 fn filters(q: AuditQuery) -> Result<clinic::AuditQuery, ApiError> {
-    let instant = |field: &str, v: Option<String>| {
-        v.filter(|s| !s.trim().is_empty())
-            .map(|s| parse_instant(field, &s))
-            .transpose()
-    };
+    // An empty `from=` is no instant: refused like any other bad one (the
+    // document says date-time), never read as "no filter".
+    let instant = |field: &str, v: Option<String>| v.map(|s| parse_instant(field, &s)).transpose();
     Ok(clinic::AuditQuery {
         actor: q.actor_account_id.map(AccountId::new),
         action: q.action,
