@@ -12,14 +12,14 @@ use crate::demo;
 use crate::domain::caller::Role;
 use crate::domain::limits::Action;
 use crate::http::AppState;
-use crate::http::extract::{ClientAddr, session_cookie};
+use crate::http::extract::{ClientAddr, session_cookie, session_token_in};
 use crate::usecases::patients::{self, Registration};
 use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
 use crate::usecases::{Caller, Conflict, Error, admin, limits};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -183,6 +183,7 @@ async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
     client: ClientAddr,
+    headers: HeaderMap,
     AnonForm(form): AnonForm<LoginForm>,
 ) -> PageResult {
     let who = form.login.trim().to_owned();
@@ -218,6 +219,7 @@ async fn login(
         client: client.0,
         device: client.1,
         second_factor: None,
+        replaces: session_token_in(&headers).map(|(t, _)| t),
     };
     match sessions::begin_login(&state.clinic, creds).await {
         Ok(LoginStep::Done(session)) => Ok(complete(&state, &session, &next)),
@@ -283,6 +285,7 @@ async fn login_totp(
     State(state): State<AppState>,
     viewer: Viewer,
     client: ClientAddr,
+    headers: HeaderMap,
     AnonForm(form): AnonForm<SecondStepForm>,
 ) -> PageResult {
     let next = safe_local_path(&form.next).unwrap_or("").to_owned();
@@ -307,6 +310,7 @@ async fn login_totp(
         &form.code,
         &client.0,
         client.1.as_deref(),
+        session_token_in(&headers).map(|(t, _)| t).as_deref(),
     )
     .await
     {
@@ -406,6 +410,7 @@ async fn signup(
                 client: client.0,
                 device: client.1,
                 second_factor: None,
+                replaces: None,
             };
             let session = sessions::log_in(&state.clinic, creds).await?;
             Ok(logged_in(&state, &session, "/doctors", Flash::Welcome))
