@@ -70,16 +70,16 @@ impl AuthOutcome {
 /// client address.
 pub(crate) fn auth_event(outcome: AuthOutcome, login: Option<&str>, client: &str) {
     let outcome = outcome.as_str();
-    let login = login.unwrap_or("-");
+    let login_hash = login.unwrap_or("-");
     match outcome {
         "success" | "second_step" => tracing::info!(
             target: "medimeet::security",
-            event = "authentication", outcome, login, client,
+            event = "authentication", outcome, login_hash, client,
             "authentication {outcome}"
         ),
         _ => tracing::warn!(
             target: "medimeet::security",
-            event = "authentication", outcome, login, client,
+            event = "authentication", outcome, login_hash, client,
             "authentication {outcome}"
         ),
     }

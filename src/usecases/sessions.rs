@@ -1,10 +1,10 @@
 //! Logging in and out, and who the caller behind a session is.
 
+use super::security::{self, AuthOutcome};
 use super::{Caller, Clinic, Error, Result};
 use crate::auth;
 use crate::domain::caller::Role;
 use crate::domain::person::{Email, Phone, PhoneRegion};
-use super::security::{self, AuthOutcome};
 use crate::domain::throttle::{SlowDown, ThrottlePolicy};
 use crate::metrics::LoginOutcome;
 use crate::store::{AccountRow, SessionUser};
@@ -190,7 +190,14 @@ pub async fn finish_login(
 ) -> Result<NewSession> {
     let mut login = None;
     let result = finish(clinic, pending, code, client, device, replaces, &mut login).await;
-    match counted(clinic, login.as_deref(), client, result.map(LoginStep::Done)).await {
+    match counted(
+        clinic,
+        login.as_deref(),
+        client,
+        result.map(LoginStep::Done),
+    )
+    .await
+    {
         Ok(LoginStep::Done(s)) => Ok(s),
         Ok(LoginStep::SecondFactor { .. }) => Err(Error::SecondFactorRequired),
         Err(e) => Err(e),
