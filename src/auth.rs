@@ -299,6 +299,17 @@ pub fn verify_signed_token(secret: &str, purpose: &str, token: &str) -> Option<i
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pseudonym_is_stable_keyed_and_hides_the_value() {
+        let a = pseudonym("key one", "+12125550123");
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a, pseudonym("key one", "+12125550123"));
+        assert_ne!(a, pseudonym("key two", "+12125550123"));
+        assert_ne!(a, pseudonym("key one", "+12125550124"));
+        assert!(!a.contains("2125550123"));
+    }
+
     use super::*;
 
     #[test]
