@@ -136,12 +136,15 @@ async fn slow_down(address_failures: i64) {
 }
 
 /// Checks the credentials and opens a session. Each attempt is reserved on
-/// the address's and the account's throttle before the password is checked
-/// (see [`crate::domain::throttle`]), so a crowd of guesses at once gets at
-/// most the limit evaluated. An account with a second factor on needs it in
-/// the same call ([`Credentials::second_factor`]), else
+/// the account's throttle before the password is checked (see
+/// [`crate::domain::throttle`]), so a crowd of guesses at one account gets
+/// at most its limit evaluated; the address's count only slows its failures
+/// down, never refuses (decision 0026). An account with a second factor on
+/// needs it in the same call ([`Credentials::second_factor`]), else
 /// [`Error::SecondFactorRequired`]. Every attempt is counted by its outcome
-/// (`/metrics`), never by who tried.
+/// (`/metrics`, never by who tried) and written to the security log
+/// ([`security`]). A session named by [`Credentials::replaces`] ends when
+/// the new one opens.
 pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
     let (login, client) = logged_as(clinic, &creds);
     let result = check(clinic, creds, false).await;
@@ -232,8 +235,16 @@ async fn counted(
         Err(_) => None,
     };
     if let Some(event) = event {
+        // The log line never changes the login's answer: without its key
+        // (a database hiccup), the event goes without the login's hash.
         let pseudonym = match login {
-            Some(l) => Some(security::login_pseudonym(clinic, l).await?),
+            Some(l) => match security::login_pseudonym(clinic, l).await {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no key for the security log's login hash");
+                    None
+                }
+            },
             None => None,
         };
         security::auth_event(event, pseudonym.as_deref(), client);
