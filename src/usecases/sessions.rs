@@ -604,11 +604,19 @@ pub async fn list(clinic: &Clinic, session: &Session) -> Result<Vec<SessionInfo>
     let account = session.caller.account().ok_or(Error::Unauthenticated)?;
     let now = clinic.now().as_second();
     let at = super::stored_instant;
+    // A staff session unused past the idle time is over, though not yet
+    // deleted (that happens when it is next presented).
+    let idle_limit = (session.caller.role() != Some(Role::Patient))
+        .then(|| clinic.settings().staff_idle_minutes.saturating_mul(60));
     clinic
         .store
         .sessions_of(account, now)
         .await?
         .into_iter()
+        .filter(|r| match (idle_limit, r.last_used_at) {
+            (Some(limit), Some(last)) => now - last < limit,
+            _ => true,
+        })
         .map(|r| {
             Ok(SessionInfo {
                 id: session_id(&r.token_hash),

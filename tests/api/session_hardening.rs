@@ -280,10 +280,7 @@ async fn logging_in_again_ends_the_session_it_came_with(backend: Backend) {
     // The session list has just the one left.
     let r = app.get("/api/v1/sessions", Some(&fourth)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let n = r.body["items"]
-        .as_array()
-        .or_else(|| r.body.as_array())
-        .map(Vec::len);
+    let n = r.body["items"].as_array().map(Vec::len);
     assert_eq!(n, Some(1), "{}", r.body);
 }
 
@@ -304,12 +301,27 @@ async fn staff_sessions_end_after_the_idle_time(backend: Backend) {
         async move { app.get("/api/v1/me", Some(&token)).await.status.as_u16() }
     };
 
+    // A second admin session, never used.
+    let unused = app
+        .login(json!({"email": admin_email(&app, &admin).await, "password": "admin password"}))
+        .await;
     // Used every 29 minutes: alive well past 30 minutes since login.
     for _ in 0..2 {
         app.clock.advance(29 * 60);
         assert_eq!(alive(&admin).await, 200);
         assert_eq!(alive(&doctor).await, 200);
     }
+    // The unused one is over: not in the session list, and refused.
+    let r = app.get("/api/v1/sessions", Some(&admin.token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+    let r = app.get("/api/v1/me", Some(&unused)).await;
+    r.assert_problem(401, "unauthenticated");
     // 31 minutes unused: ended, for both staff roles.
     app.clock.advance(31 * 60);
     assert_eq!(alive(&admin).await, 401);
@@ -321,6 +333,13 @@ async fn staff_sessions_end_after_the_idle_time(backend: Backend) {
     assert_eq!(alive(&patient).await, 200);
     app.clock.advance(6 * 3600);
     assert_eq!(alive(&patient).await, 200);
+}
+
+/// The login (email) of a signed-in staff member.
+async fn admin_email(app: &crate::helpers::TestApp, u: &User) -> String {
+    let r = app.get("/api/v1/me", Some(&u.token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["login"].as_str().expect("login").to_owned()
 }
 
 fn json_lines(logs: &str) -> Vec<Value> {
