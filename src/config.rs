@@ -30,6 +30,7 @@ pub mod defaults {
     pub const MIN_NOTICE_MINUTES: i64 = 60;
     pub const HORIZON_DAYS: i64 = 90;
     pub const SESSION_HOURS: i64 = 12;
+    pub const STAFF_IDLE_MINUTES: i64 = 30;
     pub const VISIT_OPENS_MINUTES: i64 = 10;
     pub const VISIT_CLOSES_MINUTES: i64 = 30;
     pub const TURN_TTL_MINUTES: i64 = 240;
@@ -371,6 +372,16 @@ pub struct Settings {
     )]
     pub session_hours: i64,
 
+    /// Minutes a doctor's or admin's session may go unused before it ends
+    /// (1 to 43200); patients' sessions last --session-hours from login.
+    #[arg(
+        long,
+        env = "MEDIMEET_STAFF_IDLE_MINUTES",
+        default_value_t = defaults::STAFF_IDLE_MINUTES,
+        value_parser = clap::value_parser!(i64).range(1..=43_200)
+    )]
+    pub staff_idle_minutes: i64,
+
     /// Minutes before a visit's start from which its two people can enter the
     /// video room (0 to 1440).
     #[arg(
@@ -493,7 +504,8 @@ pub struct Settings {
     pub secure_cookies: bool,
 
     /// Take the client address for login throttling from X-Forwarded-For
-    /// (only behind a reverse proxy you trust).
+    /// (only behind a reverse proxy you trust). Without it, the first
+    /// request that carries X-Forwarded-For logs a warning.
     #[arg(long, env = "MEDIMEET_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
@@ -614,6 +626,7 @@ impl Default for Settings {
             min_notice_minutes: defaults::MIN_NOTICE_MINUTES,
             horizon_days: defaults::HORIZON_DAYS,
             session_hours: defaults::SESSION_HOURS,
+            staff_idle_minutes: defaults::STAFF_IDLE_MINUTES,
             visit_opens_minutes: defaults::VISIT_OPENS_MINUTES,
             visit_closes_minutes: defaults::VISIT_CLOSES_MINUTES,
             stun_urls: Vec::new(),

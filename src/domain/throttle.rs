@@ -1,5 +1,7 @@
-//! Login throttling: after too many failures in a window, a key (an account's
-//! login or a client address) is locked for a while.
+//! Login throttling: after too many failures in a window, an account's login
+//! is locked for a while; a client address with many recent failures has its
+//! failed attempts answered slower ([`SlowDown`]), never locked, since a
+//! whole clinic may share one address (decision 0026).
 //!
 //! The state lives in the database so that every app instance sees the same
 //! counts; this module only decides.
@@ -35,11 +37,21 @@ impl ThrottlePolicy {
         window_secs: 15 * 60,
         lockout_secs: 15 * 60,
     };
-    /// Per client address: 20 failures in 15 minutes lock the address for 15 minutes.
+    /// Per client address, for one-time code tries: 20 failures in 15
+    /// minutes lock the address for 15 minutes.
     pub const ADDRESS: ThrottlePolicy = ThrottlePolicy {
         max_failures: 20,
         window_secs: 15 * 60,
         lockout_secs: 15 * 60,
+    };
+    /// Per client address, for logins: failures are counted in 15-minute
+    /// windows but never lock (the count only slows failed attempts down,
+    /// [`SlowDown`]): everyone behind one proxy or NAT shares the address
+    /// (decision 0026).
+    pub const LOGIN_ADDRESS: ThrottlePolicy = ThrottlePolicy {
+        max_failures: i64::MAX,
+        window_secs: 15 * 60,
+        lockout_secs: 0,
     };
 
     /// Seconds the caller must wait before trying again, if the key is locked.
@@ -59,7 +71,7 @@ impl ThrottlePolicy {
             None => fresh,
             Some(s) if now - s.window_start >= self.window_secs => fresh,
             Some(s) => ThrottleState {
-                failures: s.failures + 1,
+                failures: s.failures.saturating_add(1),
                 ..s
             },
         };
@@ -106,6 +118,38 @@ impl ThrottlePolicy {
     }
 }
 
+/// How much slower the answer to a failed login is, by how many failures
+/// its client address has had in the current window (decision 0026). Only
+/// failures are slowed: a right password is answered at once whatever the
+/// address has done, so an attacker cannot keep a clinic that shares one
+/// address logged out.
+#[derive(Debug, Clone, Copy)]
+pub struct SlowDown {
+    /// Failures an address may have in a window before any is slowed.
+    pub free_failures: i64,
+    /// Each failure beyond the free ones waits this much longer, ms.
+    pub step_ms: u64,
+    /// The longest wait, ms.
+    pub cap_ms: u64,
+}
+
+impl SlowDown {
+    /// 20 failures free (what used to lock the address), then half a second
+    /// more per failure, at most 3 seconds.
+    pub const ADDRESS: SlowDown = SlowDown {
+        free_failures: 20,
+        step_ms: 500,
+        cap_ms: 3000,
+    };
+
+    /// The wait before answering a failure that made the address's count
+    /// `failures`.
+    pub fn delay_ms(&self, failures: i64) -> u64 {
+        let over = u64::try_from(failures.saturating_sub(self.free_failures)).unwrap_or(0);
+        over.saturating_mul(self.step_ms).min(self.cap_ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +168,42 @@ mod tests {
         assert_eq!(P.retry_after(s, 1010), Some(900));
         assert_eq!(P.retry_after(s, 1909), Some(1));
         assert_eq!(P.retry_after(s, 1910), None);
+    }
+
+    #[test]
+    fn an_address_is_never_locked_however_many_failures() {
+        let a = ThrottlePolicy::LOGIN_ADDRESS;
+        let mut s = None;
+        for i in 0..500 {
+            s = Some(a.reserve(s, 1000 + i).expect("never refused"));
+        }
+        assert_eq!(s.map(|s| s.failures), Some(500));
+        assert_eq!(a.retry_after(s, 1500), None);
+        // A new window counts from one again.
+        let next = a.reserve(s, 1000 + 15 * 60).expect("never refused");
+        assert_eq!(next.failures, 1);
+    }
+
+    #[test]
+    fn failures_beyond_the_free_ones_are_slowed_more_up_to_the_cap() {
+        let d = SlowDown::ADDRESS;
+        assert_eq!(d.delay_ms(0), 0);
+        assert_eq!(d.delay_ms(20), 0);
+        assert_eq!(d.delay_ms(21), 500);
+        assert_eq!(d.delay_ms(24), 2000);
+        assert_eq!(d.delay_ms(26), 3000);
+        assert_eq!(d.delay_ms(i64::MAX), 3000);
+        assert_eq!(d.delay_ms(-5), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn the_slow_down_grows_with_the_count_and_stays_under_the_cap(a in -10i64..10_000, b in -10i64..10_000) {
+            let d = SlowDown::ADDRESS;
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(d.delay_ms(lo) <= d.delay_ms(hi));
+            prop_assert!(d.delay_ms(hi) <= d.cap_ms);
+        }
     }
 
     #[test]

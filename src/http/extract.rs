@@ -290,14 +290,22 @@ pub fn bearer(value: &str) -> Option<&str> {
 /// Reads the session token from `Authorization: Bearer` or the session cookie;
 /// the flag says whether it came from the cookie.
 pub fn session_token(parts: &Parts) -> Option<(String, bool)> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION)
+    session_token_in(&parts.headers, CookieNames::of(&parts.extensions))
+}
+
+/// [`session_token`] from a request's headers, the cookie under `names`.
+pub fn session_token_in(
+    headers: &axum::http::HeaderMap,
+    names: CookieNames,
+) -> Option<(String, bool)> {
+    if let Some(v) = headers.get(header::AUTHORIZATION)
         && let Ok(s) = v.to_str()
         && let Some(t) = bearer(s)
     {
         return Some((t.to_owned(), false));
     }
-    let name = CookieNames::of(&parts.extensions).session();
-    for v in parts.headers.get_all(header::COOKIE) {
+    let name = names.session();
+    for v in headers.get_all(header::COOKIE) {
         let Ok(s) = v.to_str() else { continue };
         for pair in s.split(';') {
             if let Some((k, val)) = pair.trim().split_once('=')

@@ -13,6 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub const HEADER: &str = "x-request-id";
 
@@ -35,6 +36,9 @@ pub fn current() -> Option<String> {
 /// span, made inside, reads the id from the request's extensions.
 pub async fn assign(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let trusted = state.clinic.settings().trust_forwarded_for;
+    if !trusted && req.headers().contains_key("x-forwarded-for") {
+        warn_untrusted_proxy();
+    }
     let id = req
         .headers()
         .get(HEADER)
@@ -47,6 +51,23 @@ pub async fn assign(State(state): State<AppState>, mut req: Request, next: Next)
         res.headers_mut().insert(HEADER, v);
     }
     res
+}
+
+/// Whether [`warn_untrusted_proxy`] has spoken (once per process).
+static PROXY_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// A request carried `X-Forwarded-For` while `--trust-forwarded-for` is off:
+/// a proxy is most likely in front, so every client shares its address (one
+/// login throttle, one set of abuse limits, one address in the session
+/// list). Said once per process, not per request (decision 0026).
+fn warn_untrusted_proxy() {
+    if !PROXY_WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "a request came with X-Forwarded-For but --trust-forwarded-for is off: \
+             if a reverse proxy you control is in front, every client now shares its \
+             address; set --trust-forwarded-for (only behind that proxy)"
+        );
+    }
 }
 
 /// A proxy's id is kept only if it cannot break a log line or a header:

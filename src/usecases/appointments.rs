@@ -170,6 +170,7 @@ pub async fn version(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Res
         .await?
         .ok_or(Error::NotFound(Thing::Appointment))?;
     if !caller.may_see_appointment(a.doctor_id, a.patient_id) {
+        super::security::refused(caller, "appointment", id.get());
         return Err(Error::NotFound(Thing::Appointment));
     }
     Ok(clinic.store.event_count(id).await?.max(1))
@@ -312,6 +313,7 @@ pub async fn read_hold(clinic: &Clinic, caller: &Caller, id: i64) -> Result<Hold
         .ok_or(Error::NotFound(Thing::Appointment))?;
     let mine = caller.patient_id() == Some(row.patient_id);
     if !mine && !caller.sees_everything() {
+        super::security::refused(caller, "hold", id);
         return Err(Error::NotFound(Thing::Appointment));
     }
     hold_of(row)
@@ -400,7 +402,11 @@ pub async fn list(
 async fn visible(clinic: &Clinic, caller: &Caller, id: AppointmentId) -> Result<Appointment> {
     match clinic.store.get_appointment(id).await? {
         Some(a) if caller.may_see_appointment(a.doctor_id, a.patient_id) => Ok(a),
-        _ => Err(Error::NotFound(Thing::Appointment)),
+        Some(_) => {
+            super::security::refused(caller, "appointment", id.get());
+            Err(Error::NotFound(Thing::Appointment))
+        }
+        None => Err(Error::NotFound(Thing::Appointment)),
     }
 }
 

@@ -21,6 +21,7 @@
 //! - [`patients`]: registration and profiles.
 //! - [`patient_data`]: a patient's download of their data, and closing their account.
 //! - [`sessions`]: logging in (throttled) and out, and who the caller is.
+//! - [`security`]: the security log (authentication events, refused access).
 //! - [`totp`]: the second factor of doctors and admins (decision 0019).
 //! - [`codes`]: one-time codes: a forgotten password, a new phone number.
 //! - [`clinic`]: the admin's figures and the audit log.
@@ -44,6 +45,7 @@ pub mod operations;
 pub mod patient_data;
 pub mod patients;
 pub mod schedule;
+pub mod security;
 pub mod sessions;
 pub mod signup;
 pub mod totp;

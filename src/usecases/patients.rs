@@ -112,6 +112,7 @@ async fn visible(clinic: &Clinic, caller: &Caller, id: PatientId) -> Result<Pati
         None => false,
     };
     if !caller.may_see_patient(id, treats) {
+        super::security::refused(caller, "patient", id.get());
         return Err(Error::NotFound(Thing::Patient));
     }
     clinic

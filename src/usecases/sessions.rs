@@ -1,10 +1,11 @@
 //! Logging in and out, and who the caller behind a session is.
 
+use super::security::{self, AuthOutcome};
 use super::{Caller, Clinic, Error, Result};
 use crate::auth;
 use crate::domain::caller::Role;
 use crate::domain::person::{Email, Phone, PhoneRegion};
-use crate::domain::throttle::ThrottlePolicy;
+use crate::domain::throttle::{SlowDown, ThrottlePolicy};
 use crate::metrics::LoginOutcome;
 use crate::store::{AccountRow, SessionUser};
 use jiff::{SignedDuration, Timestamp};
@@ -30,6 +31,10 @@ pub struct Credentials {
     /// a current code of its authenticator app or a recovery code. Ignored
     /// for an account without one.
     pub second_factor: Option<String>,
+    /// The token of the session the login request came with, if any: it
+    /// ends when the new one opens (decision 0026), so logging in again
+    /// never leaves the old token alive.
+    pub replaces: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -102,15 +107,48 @@ pub(super) async fn reserve(
         })
 }
 
+/// Counts one attempt on a client address (decision 0026): never refused,
+/// whatever the count; the address's failures in the window so far, this
+/// one included, for [`slow_down`].
+async fn reserve_address(clinic: &Clinic, key: &str, now: i64) -> Result<i64> {
+    Ok(clinic
+        .store
+        .throttle_update(key, |st| {
+            // A lock stored by an earlier version no longer applies.
+            let st = st.map(|s| crate::domain::throttle::ThrottleState {
+                locked_until: None,
+                ..s
+            });
+            let next = ThrottlePolicy::LOGIN_ADDRESS.on_failure(st, now);
+            (Some(next), next.failures)
+        })
+        .await?)
+}
+
+/// Waits before answering a failed attempt from an address with many
+/// recent failures ([`SlowDown::ADDRESS`]): guessing from one address gets
+/// slower and slower, a right password is never held up.
+async fn slow_down(address_failures: i64) {
+    let ms = SlowDown::ADDRESS.delay_ms(address_failures);
+    if ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
 /// Checks the credentials and opens a session. Each attempt is reserved on
-/// the address's and the account's throttle before the password is checked
-/// (see [`crate::domain::throttle`]), so a crowd of guesses at once gets at
-/// most the limit evaluated. An account with a second factor on needs it in
-/// the same call ([`Credentials::second_factor`]), else
+/// the account's throttle before the password is checked (see
+/// [`crate::domain::throttle`]), so a crowd of guesses at one account gets
+/// at most its limit evaluated; the address's count only slows its failures
+/// down, never refuses (decision 0026). An account with a second factor on
+/// needs it in the same call ([`Credentials::second_factor`]), else
 /// [`Error::SecondFactorRequired`]. Every attempt is counted by its outcome
-/// (`/metrics`), never by who tried.
+/// (`/metrics`, never by who tried) and written to the security log
+/// ([`security`]). A session named by [`Credentials::replaces`] ends when
+/// the new one opens.
 pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
-    match counted(clinic, check(clinic, creds, false).await) {
+    let (login, client) = logged_as(clinic, &creds);
+    let result = check(clinic, creds, false).await;
+    match counted(clinic, login.as_deref(), &client, result).await {
         Ok(LoginStep::Done(s)) => Ok(s),
         Ok(LoginStep::SecondFactor { .. }) => Err(Error::SecondFactorRequired),
         Err(e) => Err(e),
@@ -122,7 +160,21 @@ pub async fn log_in(clinic: &Clinic, creds: Credentials) -> Result<NewSession> {
 /// short-lived token to pass to [`finish_login`] with the code, so the
 /// password is not asked (or carried) again.
 pub async fn begin_login(clinic: &Clinic, creds: Credentials) -> Result<LoginStep> {
-    counted(clinic, check(clinic, creds, true).await)
+    let (login, client) = logged_as(clinic, &creds);
+    let result = check(clinic, creds, true).await;
+    counted(clinic, login.as_deref(), &client, result).await
+}
+
+/// The login (as stored when it parses, else as typed) and the client, for
+/// the security log.
+fn logged_as(clinic: &Clinic, creds: &Credentials) -> (Option<String>, String) {
+    let login = normalize(&creds.login, clinic.settings().phone_region).or_else(|| {
+        let typed = match &creds.login {
+            Login::Phone(t) | Login::Email(t) => t.trim().to_lowercase(),
+        };
+        (!typed.is_empty()).then_some(typed)
+    });
+    (login, creds.client.clone())
 }
 
 /// How long the second step of a login may take.
@@ -137,16 +189,32 @@ pub async fn finish_login(
     code: &str,
     client: &str,
     device: Option<&str>,
+    replaces: Option<&str>,
 ) -> Result<NewSession> {
-    let result = finish(clinic, pending, code, client, device).await;
-    match counted(clinic, result.map(LoginStep::Done)) {
+    let mut login = None;
+    let result = finish(clinic, pending, code, client, device, replaces, &mut login).await;
+    match counted(
+        clinic,
+        login.as_deref(),
+        client,
+        result.map(LoginStep::Done),
+    )
+    .await
+    {
         Ok(LoginStep::Done(s)) => Ok(s),
         Ok(LoginStep::SecondFactor { .. }) => Err(Error::SecondFactorRequired),
         Err(e) => Err(e),
     }
 }
 
-fn counted(clinic: &Clinic, result: Result<LoginStep>) -> Result<LoginStep> {
+/// Counts the attempt by its outcome (`/metrics`) and writes it to the
+/// security log with the login's pseudonym and the client address.
+async fn counted(
+    clinic: &Clinic,
+    login: Option<&str>,
+    client: &str,
+    result: Result<LoginStep>,
+) -> Result<LoginStep> {
     let outcome = match &result {
         Ok(LoginStep::Done(_)) => Some(LoginOutcome::Ok),
         Err(Error::BadCredentials | Error::BadSecondFactor) => Some(LoginOutcome::Failed),
@@ -155,6 +223,31 @@ fn counted(clinic: &Clinic, result: Result<LoginStep>) -> Result<LoginStep> {
     };
     if let Some(o) = outcome {
         clinic.metrics().login(o);
+    }
+    let event = match &result {
+        Ok(LoginStep::Done(_)) => Some(AuthOutcome::Success),
+        Ok(LoginStep::SecondFactor { .. }) => Some(AuthOutcome::SecondStep),
+        Err(Error::BadCredentials) => Some(AuthOutcome::Failure),
+        Err(Error::BadSecondFactor) => Some(AuthOutcome::TotpFailed),
+        Err(Error::TooManyAttempts { .. }) => Some(AuthOutcome::Locked),
+        Err(Error::SecondFactorRequired) => Some(AuthOutcome::TotpRequired),
+        Err(Error::Unauthenticated) => Some(AuthOutcome::SecondStepExpired),
+        Err(_) => None,
+    };
+    if let Some(event) = event {
+        // The log line never changes the login's answer: without its key
+        // (a database hiccup), the event goes without the login's hash.
+        let pseudonym = match login {
+            Some(l) => match security::login_pseudonym(clinic, l).await {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no key for the security log's login hash");
+                    None
+                }
+            },
+            None => None,
+        };
+        security::auth_event(event, pseudonym.as_deref(), client);
     }
     result
 }
@@ -218,28 +311,49 @@ async fn finish(
     code: &str,
     client: &str,
     device: Option<&str>,
+    replaces: Option<&str>,
+    login: &mut Option<String>,
 ) -> Result<NewSession> {
     let secs = clinic.now().as_second();
     // An expired or forged token: the login starts again from the password.
     let Some(account) = pending_account(clinic, pending, secs).await? else {
         return Err(Error::Unauthenticated);
     };
+    *login = Some(account.login.clone());
     let addr_key = format!("addr:{client}");
     let login_key = format!("login:{}", account.login);
-    reserve(clinic, &addr_key, ThrottlePolicy::ADDRESS, secs).await?;
+    let address_failures = reserve_address(clinic, &addr_key, secs).await?;
     if let Err(e) = reserve(clinic, &login_key, ThrottlePolicy::ACCOUNT, secs).await {
-        refund(clinic, &addr_key, ThrottlePolicy::ADDRESS).await?;
+        refund(clinic, &addr_key, ThrottlePolicy::LOGIN_ADDRESS).await?;
         return Err(e);
     }
+    let opened = Opened {
+        login_key: &login_key,
+        addr_key: &addr_key,
+        client,
+        device,
+        replaces,
+    };
     let Some(row) = super::totp::on_for(clinic, account.id, account.role).await? else {
         // Turned off meanwhile: the password alone was enough.
-        return open_checked(clinic, &account, &login_key, &addr_key, client, device).await;
+        return open_checked(clinic, &account, &opened).await;
     };
     if !super::totp::check(clinic, account.id, &row, code).await? {
         tracing::info!("login failed at the second step");
+        slow_down(address_failures).await;
         return Err(Error::BadSecondFactor);
     }
-    open_checked(clinic, &account, &login_key, &addr_key, client, device).await
+    open_checked(clinic, &account, &opened).await
+}
+
+/// Where a complete login comes from, and what it ends.
+struct Opened<'a> {
+    login_key: &'a str,
+    addr_key: &'a str,
+    client: &'a str,
+    device: Option<&'a str>,
+    /// The token of the session the request came with.
+    replaces: Option<&'a str>,
 }
 
 /// Clears the account's failures, refunds the address's attempt and opens
@@ -247,17 +361,14 @@ async fn finish(
 async fn open_checked(
     clinic: &Clinic,
     account: &AccountRow,
-    login_key: &str,
-    addr_key: &str,
-    client: &str,
-    device: Option<&str>,
+    from: &Opened<'_>,
 ) -> Result<NewSession> {
     clinic
         .store
-        .throttle_update(login_key, |_| (None, ()))
+        .throttle_update(from.login_key, |_| (None, ()))
         .await?;
-    refund(clinic, addr_key, ThrottlePolicy::ADDRESS).await?;
-    open(clinic, account, client, device).await
+    refund(clinic, from.addr_key, ThrottlePolicy::LOGIN_ADDRESS).await?;
+    open(clinic, account, from.client, from.device, from.replaces).await
 }
 
 async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<LoginStep> {
@@ -268,12 +379,12 @@ async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<Log
     let addr_key = format!("addr:{}", creds.client);
     let login_key = login.as_ref().map(|l| format!("login:{l}"));
 
-    reserve(clinic, &addr_key, ThrottlePolicy::ADDRESS, secs).await?;
+    let address_failures = reserve_address(clinic, &addr_key, secs).await?;
     if let Some(k) = &login_key
         && let Err(e) = reserve(clinic, k, ThrottlePolicy::ACCOUNT, secs).await
     {
         // Not evaluated: the address gets its attempt back.
-        refund(clinic, &addr_key, ThrottlePolicy::ADDRESS).await?;
+        refund(clinic, &addr_key, ThrottlePolicy::LOGIN_ADDRESS).await?;
         return Err(e);
     }
 
@@ -292,39 +403,31 @@ async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<Log
         _ => {
             // The reservations stand as the failures they were.
             tracing::info!("login failed");
+            slow_down(address_failures).await;
             return Err(Error::BadCredentials);
         }
     };
-    let device = creds.device.as_deref();
+    let opened = Opened {
+        login_key: &login_key,
+        addr_key: &addr_key,
+        client: &creds.client,
+        device: creds.device.as_deref(),
+        replaces: creds.replaces.as_deref(),
+    };
     let Some(row) = super::totp::on_for(clinic, account.id, account.role).await? else {
         return Ok(LoginStep::Done(
-            open_checked(
-                clinic,
-                &account,
-                &login_key,
-                &addr_key,
-                &creds.client,
-                device,
-            )
-            .await?,
+            open_checked(clinic, &account, &opened).await?,
         ));
     };
     match creds.second_factor.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
             if !super::totp::check(clinic, account.id, &row, code).await? {
                 tracing::info!("login failed at the second step");
+                slow_down(address_failures).await;
                 return Err(Error::BadSecondFactor);
             }
             Ok(LoginStep::Done(
-                open_checked(
-                    clinic,
-                    &account,
-                    &login_key,
-                    &addr_key,
-                    &creds.client,
-                    device,
-                )
-                .await?,
+                open_checked(clinic, &account, &opened).await?,
             ))
         }
         _ => {
@@ -332,7 +435,7 @@ async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<Log
             // account's count either: that would let whoever knows the
             // password guess codes without end.
             refund(clinic, &login_key, ThrottlePolicy::ACCOUNT).await?;
-            refund(clinic, &addr_key, ThrottlePolicy::ADDRESS).await?;
+            refund(clinic, &addr_key, ThrottlePolicy::LOGIN_ADDRESS).await?;
             if pending {
                 Ok(LoginStep::SecondFactor {
                     pending: pending_token(clinic, &account, secs).await?,
@@ -344,12 +447,14 @@ async fn check(clinic: &Clinic, creds: Credentials, pending: bool) -> Result<Log
     }
 }
 
-/// Opens a session for an account whose login is complete.
+/// Opens a session for an account whose login is complete, and ends the
+/// session the request came with (`replaces`), if any.
 pub(super) async fn open(
     clinic: &Clinic,
     account: &AccountRow,
     client: &str,
     device: Option<&str>,
+    replaces: Option<&str>,
 ) -> Result<NewSession> {
     let now = clinic.now();
     let secs = now.as_second();
@@ -380,6 +485,15 @@ pub(super) async fn open(
         )
         .await?;
     tracing::info!(account_id = %account.id, "logged in");
+    // Whoever holds a token may end its session (log out): a login that
+    // came with one ends it, so the old token dies with the new login.
+    if let Some(old) = replaces.filter(|t| !t.is_empty()) {
+        let old_hash = auth::token_hash(old);
+        if let Some(u) = clinic.store.session_user(&old_hash, secs).await? {
+            clinic.store.delete_session(&old_hash).await?;
+            security::session_ended(u.account_id, "replaced");
+        }
+    }
     let must_set_up_totp = settings.require_staff_totp
         && account.role != Role::Patient
         && super::totp::on_for(clinic, account.id, account.role)
@@ -410,6 +524,16 @@ pub async fn session(clinic: &Clinic, token: &str) -> Result<Option<Session>> {
         return Ok(None);
     };
     let caller = caller_of(&u)?;
+    // Staff sessions end after a while unused (decision 0026); "last used"
+    // is at most a minute behind, so one may end up to a minute early.
+    if u.role != Role::Patient
+        && let Some(last) = u.last_used_at
+        && now - last >= clinic.settings().staff_idle_minutes.saturating_mul(60)
+    {
+        clinic.store.delete_session(&hash).await?;
+        security::session_ended(u.account_id, "idle");
+        return Ok(None);
+    }
     // "Last used", at most one write a minute per session (decision 0017).
     if u.last_used_at.is_none_or(|t| now - t >= 60) {
         clinic.store.touch_session(&hash, now).await?;
@@ -480,11 +604,19 @@ pub async fn list(clinic: &Clinic, session: &Session) -> Result<Vec<SessionInfo>
     let account = session.caller.account().ok_or(Error::Unauthenticated)?;
     let now = clinic.now().as_second();
     let at = super::stored_instant;
+    // A staff session unused past the idle time is over, though not yet
+    // deleted (that happens when it is next presented).
+    let idle_limit = (session.caller.role() != Some(Role::Patient))
+        .then(|| clinic.settings().staff_idle_minutes.saturating_mul(60));
     clinic
         .store
         .sessions_of(account, now)
         .await?
         .into_iter()
+        .filter(|r| match (idle_limit, r.last_used_at) {
+            (Some(limit), Some(last)) => now - last < limit,
+            _ => true,
+        })
         .map(|r| {
             Ok(SessionInfo {
                 id: session_id(&r.token_hash),

@@ -184,6 +184,6 @@ pub async fn confirm(clinic: &Clinic, req: Confirmation) -> Result<(Patient, New
         .await?
         .ok_or_else(|| Error::internal(&"the new account is gone"))?;
     let session =
-        super::sessions::open(clinic, &account, &req.client, req.device.as_deref()).await?;
+        super::sessions::open(clinic, &account, &req.client, req.device.as_deref(), None).await?;
     Ok((patient, session))
 }

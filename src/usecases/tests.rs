@@ -305,6 +305,7 @@ async fn login_reserves_attempts_so_a_crowd_of_guesses_gets_at_most_five(clinic:
         client: "203.0.113.9".into(),
         device: None,
         second_factor: None,
+        replaces: None,
     };
     let mut tasks = Vec::new();
     for _ in 0..40 {

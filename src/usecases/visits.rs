@@ -89,7 +89,10 @@ async fn of_visit(
     match clinic.store.get_appointment(id).await? {
         Some(a) => match caller.visit_role(a.doctor_id, a.patient_id) {
             Some(role) => Ok((a, role)),
-            None => Err(Error::NotFound(Thing::Appointment)),
+            None => {
+                super::security::refused(caller, "visit", id.get());
+                Err(Error::NotFound(Thing::Appointment))
+            }
         },
         None => Err(Error::NotFound(Thing::Appointment)),
     }

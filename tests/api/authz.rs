@@ -502,7 +502,8 @@ fn matrix() -> Vec<Row> {
     use Witness as W;
     vec![
         //  method     path                                            anon  A    B    X    Y   admin
-        row(M::POST,   "/api/v1/sessions",                            [201, 201, 201, 201, 201, 201]).body(login_a),
+        // A login ends the session it came with (decision 0026): a fresh one.
+        row(M::POST,   "/api/v1/sessions",                            [201, 201, 201, 201, 201, 201]).body(login_a).fresh(Session),
         row(M::DELETE, "/api/v1/sessions/current",                    [401, 204, 204, 204, 204, 204]).fresh(Session),
         row(M::GET,    "/api/v1/me",                                  [401, 200, 200, 200, 200, 200]),
 

@@ -198,13 +198,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, test_settings()).await
 }
 
-/// Test settings: the defaults, with sessions long enough to outlive the clock
-/// jumps tests make, and without the per-address abuse limits: every test
+/// Test settings: the defaults, with sessions (and staff sessions' idle time)
+/// long enough to outlive the clock jumps tests make, and without the per-address abuse limits: every test
 /// client is 127.0.0.1, and many tests sign up and book more than one
 /// address may in an hour. `limits.rs` tests the limits at their defaults.
 pub fn test_settings() -> Settings {
     Settings {
         session_hours: 24 * 365,
+        // Likewise for staff sessions' idle end (decision 0026).
+        staff_idle_minutes: 43_200,
         signups_per_address: RateLimit::OFF,
         bookings_per_address: RateLimit::OFF,
         bookings_per_account: RateLimit::OFF,

@@ -28,6 +28,7 @@ mod patient_data;
 mod proxy;
 mod reset;
 mod schedule_changes;
+mod session_hardening;
 mod sessions;
 mod signup_code;
 mod throttle;

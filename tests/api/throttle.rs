@@ -24,54 +24,9 @@ async fn login_from(
     .await
 }
 
-async fn twenty_failures_from_one_address_lock_that_address_only(backend: Backend) {
-    let settings = Settings {
-        trust_forwarded_for: true,
-        ..test_settings()
-    };
-    let app = spawn_app_with(backend, settings).await;
-    let victim = crate::helpers::next_phone();
-    let r = app
-        .post(
-            "/api/v1/patients",
-            None,
-            json!({"first_name": "V", "last_name": "Ictim", "phone": victim,
-                   "password": "victim password", "date_of_birth": "1990-01-01"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
-    // Guess many different phones (so no single account locks) from one address.
-    for i in 0..20 {
-        let guess = format!("+1212555{:04}", 1000 + i);
-        login_from(&app, Some("203.0.113.7"), &guess, "guess guess guess")
-            .await
-            .assert_problem(401, "invalid_credentials");
-    }
-    let locked = login_from(&app, Some("203.0.113.7"), &victim, "victim password").await;
-    locked.assert_problem(429, "too_many_attempts");
-    let wait: i64 = locked
-        .headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .expect("Retry-After");
-    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
-    // Another address is not affected.
-    assert_eq!(
-        login_from(&app, Some("203.0.113.8"), &victim, "victim password")
-            .await
-            .status,
-        201
-    );
-    // After the lockout the address may try again.
-    app.clock.advance(15 * 60 + 1);
-    assert_eq!(
-        login_from(&app, Some("203.0.113.7"), &victim, "victim password")
-            .await
-            .status,
-        201
-    );
-}
+// Twenty failures from one address used to lock that address for everyone
+// behind it (a clinic's NAT, a proxy); now they only slow its failures down
+// (decision 0026): session_hardening.rs shows it.
 
 async fn a_spoofed_forwarded_for_is_ignored_unless_trusted(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -155,19 +110,16 @@ async fn forty_concurrent_guesses_evaluate_at_most_the_limit(backend: Backend) {
     login_from(&app, Some("198.51.100.200"), &phone, "right password")
         .await
         .assert_problem(429, "too_many_attempts");
-    // Forty accounts from one address: the address's limit of twenty.
+    // Forty accounts from one address: the address is never locked (decision
+    // 0026), so each is evaluated and answered 401 (the ones beyond twenty
+    // slowed down), none refused.
     let phones: Vec<String> = (0..40).map(|_| crate::helpers::next_phone()).collect();
     let (wrong, locked) = crowd(&app, 40, |i| phones[i].clone(), |_| "203.0.113.78".into()).await;
-    assert!(
-        wrong <= 20,
-        "{wrong} guesses from one address were evaluated"
-    );
-    assert_eq!(wrong + locked, 40);
+    assert_eq!((wrong, locked), (40, 0));
 }
 
 crate::both_backends!(
     forty_concurrent_guesses_evaluate_at_most_the_limit,
-    twenty_failures_from_one_address_lock_that_address_only,
     a_spoofed_forwarded_for_is_ignored_unless_trusted,
     a_lock_made_on_one_instance_holds_on_another,
 );

@@ -32,7 +32,8 @@ export async function startServer(env = {}, { databaseUrl, listen = '127.0.0.1:0
   const dir = mkdtempSync(join(tmpdir(), 'medimeet-browser-'));
   const child = spawn(bin, ['serve', '--demo', '--listen', listen,
     '--database-url', databaseUrl || `sqlite:${join(dir, 'db')}`, ...args], {
-    env: { ...process.env, RUST_LOG: 'warn', ...env },
+    // Staff sessions outlive the clock moves tests make (decision 0026).
+    env: { ...process.env, RUST_LOG: 'warn', MEDIMEET_STAFF_IDLE_MINUTES: '1440', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -6,7 +6,9 @@ use super::patients::PatientView;
 use super::schema::Role;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, ClientAddr, CurrentUser, SetupUser, session_cookie};
+use crate::http::extract::{
+    ApiJson, ClientAddr, CurrentUser, SetupUser, session_cookie, session_token_in,
+};
 use crate::usecases::sessions::{self, Credentials, Login};
 use crate::usecases::{doctors, patients};
 use axum::extract::State;
@@ -119,6 +121,7 @@ fn login_of(req: &LoginRequest) -> Result<Login, ApiError> {
 async fn start_session(
     state: &AppState,
     client: &ClientAddr,
+    headers: &HeaderMap,
     req: LoginRequest,
 ) -> ApiResult<sessions::NewSession> {
     let creds = Credentials {
@@ -127,6 +130,13 @@ async fn start_session(
         client: client.0.clone(),
         device: client.1.clone(),
         second_factor: req.totp_code,
+        replaces: session_token_in(
+            headers,
+            crate::http::extract::CookieNames {
+                secure: state.clinic.settings().secure_cookies,
+            },
+        )
+        .map(|(t, _)| t),
     };
     Ok(sessions::log_in(&state.clinic, creds).await?)
 }
@@ -136,18 +146,19 @@ async fn start_session(
     post, path = "/sessions", tag = "sessions",
     request_body = LoginBody,
     responses(
-        (status = 201, description = "Logged in; also sets the session cookie", body = SessionCreated),
+        (status = 201, description = "Logged in; also sets the session cookie. A session the request came with (its bearer token or cookie) ends", body = SessionCreated),
         (status = 401, description = "Wrong login or password (`invalid_credentials`); the password is right but the account's second factor is missing (`totp_required`: send `totp_code`) or wrong or used before (`totp_invalid`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Neither or both of phone and email given (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins or codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins or codes for this account; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let session = start_session(&state, &client, req).await?;
+    let session = start_session(&state, &client, &headers, req).await?;
     let settings = state.clinic.settings();
     let cookie = session_cookie(
         &session.token,

@@ -12,7 +12,7 @@ use crate::demo;
 use crate::domain::caller::Role;
 use crate::domain::limits::Action;
 use crate::http::AppState;
-use crate::http::extract::{ClientAddr, session_cookie};
+use crate::http::extract::{ClientAddr, CookieNames, session_cookie, session_token_in};
 use crate::usecases::patients::Registration;
 use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
 use crate::usecases::signup::{self, Confirmation, SignedUp};
@@ -20,7 +20,7 @@ use crate::usecases::{Caller, Conflict, Error, admin, limits};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -185,6 +185,7 @@ async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
     client: ClientAddr,
+    headers: HeaderMap,
     AnonForm(form): AnonForm<LoginForm>,
 ) -> PageResult {
     let who = form.login.trim().to_owned();
@@ -220,6 +221,7 @@ async fn login(
         client: client.0,
         device: client.1,
         second_factor: None,
+        replaces: session_token_in(&headers, names_of(&state)).map(|(t, _)| t),
     };
     match sessions::begin_login(&state.clinic, creds).await {
         Ok(LoginStep::Done(session)) => Ok(complete(&state, &session, &next)),
@@ -285,6 +287,7 @@ async fn login_totp(
     State(state): State<AppState>,
     viewer: Viewer,
     client: ClientAddr,
+    headers: HeaderMap,
     AnonForm(form): AnonForm<SecondStepForm>,
 ) -> PageResult {
     let next = safe_local_path(&form.next).unwrap_or("").to_owned();
@@ -309,6 +312,9 @@ async fn login_totp(
         &form.code,
         &client.0,
         client.1.as_deref(),
+        session_token_in(&headers, names_of(&state))
+            .map(|(t, _)| t)
+            .as_deref(),
     )
     .await
     {
@@ -416,6 +422,7 @@ async fn signup(
                 client: client.0,
                 device: client.1,
                 second_factor: None,
+                replaces: None,
             };
             let session = sessions::log_in(&state.clinic, creds).await?;
             Ok(logged_in(&state, &session, "/doctors", Flash::Welcome))
@@ -540,4 +547,11 @@ async fn logout(State(state): State<AppState>, form: UserForm<Empty>) -> PageRes
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(res)
+}
+
+/// The names of our cookies under this clinic's settings.
+fn names_of(state: &AppState) -> CookieNames {
+    CookieNames {
+        secure: state.clinic.settings().secure_cookies,
+    }
 }
