@@ -237,7 +237,7 @@ fn too_guessable(password: &str) -> Option<String> {
     let mut why = "is too easy to guess".to_owned();
     if let Some(feedback) = estimate.feedback() {
         if let Some(warning) = feedback.warning() {
-            why.push_str(&format!(": {warning}."));
+            why.push_str(&format!(": {warning}"));
         } else {
             why.push('.');
         }

@@ -306,7 +306,15 @@ async fn on_text(
             format!("messages are at most {MAX_FRAME_BYTES} bytes"),
         ));
     }
-    let frame: ClientFrame = match serde_json::from_str(text) {
+    // Control characters are refused as in every other face (chat text
+    // would reach the other person's screen); SDP's line breaks pass.
+    let frame = serde_json::from_str::<Value>(text).and_then(|v| {
+        if crate::http::extract::control_in(&v, "").is_some() {
+            return Err(serde::de::Error::custom(crate::domain::text::CONTROL_MESSAGE));
+        }
+        serde_json::from_value::<ClientFrame>(v)
+    });
+    let frame: ClientFrame = match frame {
         Ok(f) => f,
         Err(e) => {
             // The reason of a close frame is at most 123 bytes.

@@ -1,6 +1,7 @@
 //! The pages anyone can open: the landing page, logging in, signing up, and
 //! logging out.
 
+use crate::http::pages::forms::PageQuery;
 use super::errors::{FormErrors, PageResult, form_status, status_of};
 use super::flash::Flash;
 use super::forms::{AnonForm, UserForm};
@@ -18,7 +19,7 @@ use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession}
 use crate::usecases::{Caller, Conflict, Error, admin, limits};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -129,7 +130,7 @@ struct LoginQuery {
     expired: Option<String>,
 }
 
-async fn login_page(viewer: Viewer, Query(q): Query<LoginQuery>) -> PageResult {
+async fn login_page(viewer: Viewer, PageQuery(q): PageQuery<LoginQuery>) -> PageResult {
     let next = q
         .next
         .as_deref()

@@ -5,6 +5,7 @@
 //! (or when it opens), and afterwards the visit's chat and note; the doctor
 //! also sees the patient's earlier visits with them, with their notes.
 
+use crate::http::pages::forms::PageQuery;
 use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use super::flash::Flash;
 use super::fmt;
@@ -28,7 +29,7 @@ use crate::usecases::{Caller, Conflict, Error, Refusal, doctors, visits as video
 use crate::usecases::{admin, limits};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -521,7 +522,7 @@ async fn reschedule_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(q): Query<WeekQuery>,
+    PageQuery(q): PageQuery<WeekQuery>,
 ) -> PageResult {
     let id = appointment_id(&id)?;
     let user = viewer.signed_in()?;

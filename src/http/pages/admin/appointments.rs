@@ -1,6 +1,7 @@
 //! Every appointment of the clinic for the admin, filtered by doctor, patient
 //! (by phone), status and dates, fifty to a page.
 
+use crate::http::pages::forms::PageQuery;
 use crate::domain::appointment::Status;
 use crate::domain::caller::Role;
 use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
@@ -15,7 +16,7 @@ use crate::http::pages::viewer::Viewer;
 use crate::usecases::appointments::{self as visits, AppointmentQuery};
 use crate::usecases::{Error, doctors, patients};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -69,7 +70,7 @@ const STATUSES: [(&str, &str); 5] = [
 pub(super) async fn appointments(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(f): Query<Filters>,
+    PageQuery(f): PageQuery<Filters>,
 ) -> PageResult {
     let user = viewer.require(Role::Admin)?;
     let tz = viewer.tz.clone();

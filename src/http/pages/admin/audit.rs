@@ -2,6 +2,7 @@
 //! who acted, the action, the record and dates (in the viewer's zone), fifty
 //! to a page, and the filtered entries as CSV.
 
+use crate::http::pages::forms::PageQuery;
 use crate::domain::audit::AuditRecord;
 use crate::domain::caller::Role;
 use crate::domain::ids::AccountId;
@@ -17,7 +18,7 @@ use crate::http::pages::viewer::Viewer;
 use crate::usecases::Error;
 use crate::usecases::clinic::{self, AuditQuery};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
@@ -166,7 +167,7 @@ fn line(r: AuditRecord, tz: &TimeZone) -> AuditLine {
 pub(super) async fn audit_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(f): Query<Filters>,
+    PageQuery(f): PageQuery<Filters>,
 ) -> PageResult {
     let user = viewer.require(Role::Admin)?;
     let tz = viewer.tz.clone();
@@ -251,7 +252,7 @@ pub(super) async fn audit_page(
 pub(super) async fn audit_csv(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(f): Query<Filters>,
+    PageQuery(f): PageQuery<Filters>,
 ) -> Result<Response, PageError> {
     let user = viewer.require(Role::Admin)?;
     let mut errors = FormErrors::default();

@@ -3,6 +3,7 @@
 //! visit" where a video room is open and "Patient waiting" where the patient
 //! is in it.
 
+use crate::http::pages::forms::PageQuery;
 use super::{own_doctor, zone_of};
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
@@ -17,7 +18,7 @@ use crate::http::pages::viewer::Viewer;
 use crate::usecases::appointments::{self as visits, AppointmentQuery};
 use crate::usecases::visits as video;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use jiff::civil::Date;
 use serde::Deserialize;
 
@@ -74,7 +75,7 @@ pub(super) struct WeekQuery {
 pub(super) async fn week(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<WeekQuery>,
+    PageQuery(q): PageQuery<WeekQuery>,
 ) -> PageResult {
     let user = viewer.require(Role::Doctor)?;
     let doctor = own_doctor(&state, user).await?;
