@@ -228,7 +228,11 @@ async fn detail_view(
         tz: tz_name,
         doctor: format!("Dr. {}", a.doctor_name()),
         doctor_id: a.doctor_id.get(),
-        patient: a.patient_name(),
+        patient: if is_staff {
+            a.patient_for_staff()
+        } else {
+            a.patient_name()
+        },
         reason: a.reason.clone(),
         cancel_reason: a.cancel_reason.clone(),
         status: fmt::status_label(a.status),

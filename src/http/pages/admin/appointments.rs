@@ -169,7 +169,7 @@ pub(super) async fn appointments(
                         when: fmt::when(&fmt::zoned(a.start_at, &tz), today),
                         doctor: format!("Dr. {}", a.doctor_name()),
                         doctor_id: a.doctor_id.get(),
-                        patient: a.patient_name(),
+                        patient: a.patient_for_staff(),
                         patient_id: a.patient_id.get(),
                         status: fmt::status_label(a.status),
                         status_class: fmt::status_class(a.status),

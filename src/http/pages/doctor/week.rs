@@ -126,7 +126,7 @@ pub(super) async fn week(
         let end = fmt::zoned(a.end_at, &tz);
         let active = a.status.is_active();
         let idx = usize::try_from((start.date() - monday).get_days()).unwrap_or(usize::MAX);
-        let patient = a.patient_name();
+        let patient = a.patient_for_staff();
         if a.status != Status::Cancelled {
             week_count += 1;
             if start.date() == today {
