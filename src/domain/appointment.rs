@@ -263,13 +263,6 @@ impl Appointment {
     pub fn patient_name(&self) -> String {
         format!("{} {}", self.patient_first_name, self.patient_last_name)
     }
-
-    /// The patient as staff see them: the name and the stable label of the
-    /// patient's id (`Lena Fischer · P-000123`), so two look-alike names
-    /// are told apart (issue 13).
-    pub fn patient_for_staff(&self) -> String {
-        format!("{} · {}", self.patient_name(), self.patient_id.label())
-    }
 }
 
 #[cfg(test)]

@@ -212,10 +212,7 @@ impl Password {
         if let Some(first) = chars.next()
             && chars.all(|c| c == first)
         {
-            return Err(FieldError::new(
-                field,
-                "must not be one character repeated",
-            ));
+            return Err(FieldError::new(field, "must not be one character repeated"));
         }
         if let Some(why) = too_guessable(input) {
             return Err(FieldError::new(field, why));
@@ -434,11 +431,17 @@ mod tests {
         ] {
             let err = Password::parse("password", common).err();
             let message = err.map(|e| e.message).unwrap_or_default();
-            assert!(message.starts_with("is too easy to guess"), "{common}: {message:?}");
+            assert!(
+                message.starts_with("is too easy to guess"),
+                "{common}: {message:?}"
+            );
         }
-        let top = Password::parse("password", "password12").err().map(|e| e.message);
+        let top = Password::parse("password", "password12")
+            .err()
+            .map(|e| e.message);
         assert!(
-            top.as_deref().is_some_and(|m| m.contains("common password")),
+            top.as_deref()
+                .is_some_and(|m| m.contains("common password")),
             "{top:?}"
         );
     }
@@ -446,26 +449,38 @@ mod tests {
     #[test]
     fn blank_and_repeated_passwords_are_refused() {
         assert_eq!(
-            Password::parse("password", &" ".repeat(10)).err().map(|e| e.message),
+            Password::parse("password", &" ".repeat(10))
+                .err()
+                .map(|e| e.message),
             Some("must not be only spaces".to_owned())
         );
         assert_eq!(
-            Password::parse("password", "\t \u{a0}       ").err().map(|e| e.message),
+            Password::parse("password", "\t \u{a0}       ")
+                .err()
+                .map(|e| e.message),
             Some("must not be only spaces".to_owned())
         );
         assert_eq!(
-            Password::parse("password", &"é".repeat(30)).err().map(|e| e.message),
+            Password::parse("password", &"é".repeat(30))
+                .err()
+                .map(|e| e.message),
             Some("must not be one character repeated".to_owned())
         );
     }
 
     #[test]
     fn long_uncommon_passwords_pass_quickly() {
-        for ok in ["correct horse battery", "Tr0ub4dor&3-staple", "violet-kettle-93-moss"] {
+        for ok in [
+            "correct horse battery",
+            "Tr0ub4dor&3-staple",
+            "violet-kettle-93-moss",
+        ] {
             assert!(Password::parse("password", ok).is_ok(), "{ok} refused");
         }
         let start = std::time::Instant::now();
-        let long: String = (0..256).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let long: String = (0..256)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
         let _ = Password::parse("password", &long);
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }

@@ -119,7 +119,14 @@ mod tests {
         assert_eq!(name(" Zoë ", 100), Ok("Zoë".to_owned()));
         // "e" + combining acute becomes the one character é.
         assert_eq!(name("Rene\u{301}e", 100), Ok("Ren\u{e9}e".to_owned()));
-        for ok in ["محمد", "李", "Ōsaka-Müller", "O'Brien", "Nguyễn Văn", "श्रुति"] {
+        for ok in [
+            "محمد",
+            "李",
+            "Ōsaka-Müller",
+            "O'Brien",
+            "Nguyễn Văn",
+            "श्रुति",
+        ] {
             assert!(name(ok, 100).is_ok(), "{ok} refused");
         }
         assert_eq!(name("   ", 100), Err("must not be empty".to_owned()));

@@ -310,7 +310,9 @@ async fn on_text(
     // would reach the other person's screen); SDP's line breaks pass.
     let frame = serde_json::from_str::<Value>(text).and_then(|v| {
         if crate::http::extract::control_in(&v, "").is_some() {
-            return Err(serde::de::Error::custom(crate::domain::text::CONTROL_MESSAGE));
+            return Err(serde::de::Error::custom(
+                crate::domain::text::CONTROL_MESSAGE,
+            ));
         }
         serde_json::from_value::<ClientFrame>(v)
     });

@@ -1,7 +1,6 @@
 //! The patient's pages: finding a doctor, a doctor's free times and booking,
 //! and My appointments.
 
-use crate::http::pages::forms::PageQuery;
 use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use super::flash::Flash;
 use super::fmt;
@@ -19,6 +18,7 @@ use crate::domain::limits::Action as Limited;
 use crate::http::AppState;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::extract::{ClientAddr, CurrentUser};
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::appointments::{self as visits, AppointmentQuery, Booking};
 use crate::usecases::doctors::{self, DoctorQuery};
 use crate::usecases::limits;

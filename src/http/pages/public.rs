@@ -1,7 +1,6 @@
 //! The pages anyone can open: the landing page, logging in, signing up, and
 //! logging out.
 
-use crate::http::pages::forms::PageQuery;
 use super::errors::{FormErrors, PageResult, form_status, status_of};
 use super::flash::Flash;
 use super::forms::{AnonForm, UserForm};
@@ -14,6 +13,7 @@ use crate::domain::caller::Role;
 use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, session_cookie};
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::patients::{self, Registration};
 use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
 use crate::usecases::{Caller, Conflict, Error, admin, limits};

@@ -3,11 +3,11 @@
 //! scanners and previews open links), POST turns the email off; mail clients
 //! POST `List-Unsubscribe=One-Click` to the same address.
 
-use crate::http::pages::forms::PageQuery;
 use super::errors::{PageError, PageResult};
 use super::layout::Layout;
 use super::render::render;
 use crate::http::AppState;
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::notifications;
 use askama::Template;
 use axum::Router;

@@ -5,7 +5,6 @@
 //! (or when it opens), and afterwards the visit's chat and note; the doctor
 //! also sees the patient's earlier visits with them, with their notes.
 
-use crate::http::pages::forms::PageQuery;
 use super::errors::{FormErrors, PageError, PageResult, form_status, status_of};
 use super::flash::Flash;
 use super::fmt;
@@ -24,6 +23,7 @@ use crate::domain::limits::Action as Limited;
 use crate::domain::visit::RoomState;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, CurrentUser};
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::appointments as visits;
 use crate::usecases::{Caller, Conflict, Error, Refusal, doctors, visits as video};
 use crate::usecases::{admin, limits};
@@ -87,6 +87,8 @@ struct DetailPage {
     doctor: String,
     doctor_id: i64,
     patient: String,
+    /// The patient's stable label (`P-000123`), for staff.
+    patient_label: String,
     reason: Option<String>,
     cancel_reason: Option<String>,
     status: &'static str,
@@ -228,11 +230,8 @@ async fn detail_view(
         tz: tz_name,
         doctor: format!("Dr. {}", a.doctor_name()),
         doctor_id: a.doctor_id.get(),
-        patient: if is_staff {
-            a.patient_for_staff()
-        } else {
-            a.patient_name()
-        },
+        patient: a.patient_name(),
+        patient_label: a.patient_id.label(),
         reason: a.reason.clone(),
         cancel_reason: a.cancel_reason.clone(),
         status: fmt::status_label(a.status),

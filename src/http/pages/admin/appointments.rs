@@ -1,7 +1,6 @@
 //! Every appointment of the clinic for the admin, filtered by doctor, patient
 //! (by phone), status and dates, fifty to a page.
 
-use crate::http::pages::forms::PageQuery;
 use crate::domain::appointment::Status;
 use crate::domain::caller::Role;
 use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
@@ -9,6 +8,7 @@ use crate::http::AppState;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::pages::errors::{FormErrors, PageResult, status_of};
 use crate::http::pages::fmt;
+use crate::http::pages::forms::PageQuery;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::{Choice, today_in};
 use crate::http::pages::render::render_status;
@@ -27,6 +27,8 @@ pub struct AdminVisit {
     pub doctor: String,
     pub doctor_id: i64,
     pub patient: String,
+    /// The patient's stable label (`P-000123`), shown next to the name.
+    pub patient_label: String,
     pub patient_id: i64,
     pub status: &'static str,
     pub status_class: &'static str,
@@ -169,7 +171,8 @@ pub(super) async fn appointments(
                         when: fmt::when(&fmt::zoned(a.start_at, &tz), today),
                         doctor: format!("Dr. {}", a.doctor_name()),
                         doctor_id: a.doctor_id.get(),
-                        patient: a.patient_for_staff(),
+                        patient: a.patient_name(),
+                        patient_label: a.patient_id.label(),
                         patient_id: a.patient_id.get(),
                         status: fmt::status_label(a.status),
                         status_class: fmt::status_class(a.status),

@@ -2,7 +2,6 @@
 //! who acted, the action, the record and dates (in the viewer's zone), fifty
 //! to a page, and the filtered entries as CSV.
 
-use crate::http::pages::forms::PageQuery;
 use crate::domain::audit::AuditRecord;
 use crate::domain::caller::Role;
 use crate::domain::ids::AccountId;
@@ -11,6 +10,7 @@ use crate::http::audit_csv;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::pages::errors::{FormErrors, PageError, PageResult, status_of};
 use crate::http::pages::fmt;
+use crate::http::pages::forms::PageQuery;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::Choice;
 use crate::http::pages::render::render_status;

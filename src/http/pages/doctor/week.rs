@@ -3,7 +3,6 @@
 //! visit" where a video room is open and "Patient waiting" where the patient
 //! is in it.
 
-use crate::http::pages::forms::PageQuery;
 use super::{own_doctor, zone_of};
 use crate::domain::appointment::{Action, Status};
 use crate::domain::caller::Role;
@@ -11,6 +10,7 @@ use crate::http::AppState;
 use crate::http::pages::calendar::{self, CalendarCard};
 use crate::http::pages::errors::PageResult;
 use crate::http::pages::fmt;
+use crate::http::pages::forms::PageQuery;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::today_in;
 use crate::http::pages::render::render;
@@ -26,6 +26,8 @@ pub struct WeekVisit {
     pub id: i64,
     pub time: String,
     pub patient: String,
+    /// The patient's stable label (`P-000123`), shown next to the name.
+    pub patient_label: String,
     pub reason: Option<String>,
     pub status: &'static str,
     pub status_class: &'static str,
@@ -126,7 +128,7 @@ pub(super) async fn week(
         let end = fmt::zoned(a.end_at, &tz);
         let active = a.status.is_active();
         let idx = usize::try_from((start.date() - monday).get_days()).unwrap_or(usize::MAX);
-        let patient = a.patient_for_staff();
+        let patient = a.patient_name();
         if a.status != Status::Cancelled {
             week_count += 1;
             if start.date() == today {
@@ -144,6 +146,7 @@ pub(super) async fn week(
                 id: a.id.get(),
                 time: format!("{}–{}", fmt::time(&start), fmt::time(&end)),
                 patient,
+                patient_label: a.patient_id.label(),
                 reason: a.reason.clone(),
                 status: fmt::status_label(a.status),
                 status_class: fmt::status_class(a.status),
