@@ -242,6 +242,37 @@ async fn control_characters_are_refused_by_every_face(backend: Backend) {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["status"], "booked");
 
+    // FHIR: search parameters and bodies, as an OperationOutcome.
+    let r = app
+        .get(
+            &format!("/fhir/Slot?schedule=Schedule/{}&start=ge2030%00", doctor.id),
+            Some(&patient.token),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.to_string().contains("Control characters"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .call_with(
+            Method::POST,
+            "/fhir/Appointment",
+            Some(&patient.token),
+            Some(json!({"resourceType": "Appointment", "status": "proposed",
+                        "description": "bad\u{1}reason"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.to_string().contains("Control characters"),
+        "{}",
+        r.body
+    );
+    assert_eq!(appointments_of(&app, &patient.token).await.len(), 1);
+
     // Signing up through the page with a control character in a name.
     let page = get(&app, "/signup", None).await;
     let token = page.cookie_value("medimeet_csrf").expect("token");
