@@ -50,9 +50,23 @@ id_type!(
     TimeOffId,
 );
 
+impl PatientId {
+    /// The patient's stable label shown to staff next to the name
+    /// (`P-000123`): two patients whose names look alike never share it.
+    pub fn label(self) -> String {
+        format!("P-{:06}", self.get())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patient_labels_are_stable_and_padded() {
+        assert_eq!(PatientId::new(123).label(), "P-000123");
+        assert_eq!(PatientId::new(1_234_567).label(), "P-1234567");
+    }
 
     #[test]
     fn ids_keep_their_number_and_print_it() {

@@ -12,6 +12,8 @@
 //! - [`visit`]: when a video visit's room is open.
 //! - [`notify`]: when reminders are due and still go out; retry backoff.
 //! - [`reach`]: the years an instant from outside may name (1900 to 2199).
+//! - [`text`]: control characters refused by every face; names in NFC without
+//!   invisible characters; bidirectional controls out of free text.
 //! - [`codes`]: one-time codes (password reset, phone change): their form and life.
 pub mod appointment;
 pub mod audit;
@@ -26,6 +28,7 @@ pub mod payment;
 pub mod person;
 pub mod reach;
 pub mod schedule;
+pub mod text;
 pub mod throttle;
 pub mod totp;
 pub mod visit;

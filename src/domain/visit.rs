@@ -76,24 +76,20 @@ pub const CHAT_MAX_CHARS: usize = 2000;
 /// The longest visit note, in characters.
 pub const NOTE_MAX_CHARS: usize = 10_000;
 
-/// A chat message or a note as typed, made fit to keep: surrounding blanks
-/// trimmed; refused when empty, too long, or holding control characters other
-/// than line breaks and tabs (nothing a person types has them, and they would
-/// reach the other person's screen).
+/// A chat message or a note as typed, made fit to keep
+/// ([`super::text::free_text`]): bidirectional controls removed, surrounding
+/// blanks trimmed; refused when empty, too long, or holding control
+/// characters other than line breaks and tabs (nothing a person types has
+/// them, and they would reach the other person's screen).
 pub fn text(typed: &str, max_chars: usize) -> Result<String, String> {
-    let t = typed.trim();
+    let t = super::text::free_text(typed)?;
     if t.is_empty() {
         return Err("must not be empty".into());
     }
     if t.chars().count() > max_chars {
         return Err(format!("must be at most {max_chars} characters"));
     }
-    if t.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(t.to_owned())
+    Ok(t)
 }
 
 /// What a relayed signaling message is. The offer, answer and ICE candidate

@@ -4,14 +4,16 @@
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::caller::{Caller, Role};
+use crate::domain::text;
 use crate::usecases::sessions::{self, Session};
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 
-/// `axum::Json` whose rejections are problem documents, and which refuses NUL
-/// characters anywhere in the body: no real input has them, and PostgreSQL cannot
-/// store them in text.
+/// `axum::Json` whose rejections are problem documents, and which refuses
+/// control characters anywhere in the body ([`text::control_in`]: NUL and the
+/// rest of C0 but tab and line breaks, DEL, C1): no real input has them, and
+/// PostgreSQL cannot store NUL in text.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -27,7 +29,7 @@ where
     }
 }
 
-/// Checks a parsed body for NUL characters and gives it its type. A field the
+/// Checks a parsed body for control characters and gives it its type. A field the
 /// operation does not know is a `validation_failed` naming it (the schemas say
 /// `additionalProperties: false`), so a misspelt or read-only field is never
 /// silently ignored. A whole number written as a float (`30.0`) counts as the
@@ -35,10 +37,10 @@ where
 fn from_json_value<T: serde::de::DeserializeOwned>(
     mut value: serde_json::Value,
 ) -> Result<T, ApiError> {
-    if let Some(path) = nul_in(&value, "") {
+    if let Some(path) = control_in(&value, "") {
         return Err(ApiError::invalid(
             if path.is_empty() { "body" } else { &path },
-            "must not contain NUL characters",
+            text::CONTROL_MESSAGE,
         ));
     }
     whole_floats_to_integers(&mut value);
@@ -132,32 +134,32 @@ where
     }
 }
 
-/// The path of the first string (or key) holding a NUL character.
-fn nul_in(v: &serde_json::Value, at: &str) -> Option<String> {
+/// The path of the first string (or key) holding a refused control character.
+pub(crate) fn control_in(v: &serde_json::Value, at: &str) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => s.contains('\0').then(|| at.to_owned()),
+        serde_json::Value::String(s) => text::control_in(s).map(|_| at.to_owned()),
         serde_json::Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, x)| nul_in(x, &format!("{at}[{i}]"))),
+            .find_map(|(i, x)| control_in(x, &format!("{at}[{i}]"))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
             let here = if at.is_empty() {
                 k.clone()
             } else {
                 format!("{at}.{k}")
             };
-            if k.contains('\0') {
+            if text::control_in(k).is_some() {
                 Some(here)
             } else {
-                nul_in(x, &here)
+                control_in(x, &here)
             }
         }),
         _ => None,
     }
 }
 
-/// `axum::extract::Query` whose rejections are problem documents, refusing NUL
-/// characters like [`ApiJson`].
+/// `axum::extract::Query` whose rejections are problem documents, refusing
+/// control characters like [`ApiJson`].
 pub struct ApiQuery<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for ApiQuery<T>
@@ -168,20 +170,27 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        if parts
-            .uri
-            .query()
-            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
-        {
-            return Err(ApiError::invalid(
-                "query",
-                "must not contain NUL characters",
-            ));
+        if let Some(name) = control_in_query(&parts.uri) {
+            return Err(ApiError::invalid(&name, text::CONTROL_MESSAGE));
         }
         let axum::extract::Query(v) =
             axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(ApiQuery(v))
     }
+}
+
+/// The name of the first query parameter whose name or value, decoded, holds
+/// a refused control character ([`text::control_in`]); `query` when the
+/// name itself is unprintable. The one check of every face's query string.
+pub fn control_in_query(uri: &axum::http::Uri) -> Option<String> {
+    let query = uri.query()?;
+    form_urlencoded::parse(query.as_bytes()).find_map(|(k, v)| {
+        if text::control_in(&k).is_some() {
+            Some("query".to_owned())
+        } else {
+            text::control_in(&v).map(|_| k.into_owned())
+        }
+    })
 }
 
 /// `axum::extract::Path` whose rejections are 404 problem documents.

@@ -181,11 +181,15 @@ pub(crate) async fn password_hash(password: &crate::domain::person::Password) ->
 /// Optional free text (a visit's reason, a cancellation reason, a time-off
 /// note): trimmed, empty means none, at most 500 characters.
 pub fn note(field: &str, text: Option<&str>) -> Result<Option<String>> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty());
-    if text.is_some_and(|t| t.chars().count() > 500) {
+    let text = text
+        .map(crate::domain::text::free_text)
+        .transpose()
+        .map_err(|why| Error::invalid(field, why))?;
+    let text = text.filter(|t| !t.is_empty());
+    if text.as_ref().is_some_and(|t| t.chars().count() > 500) {
         return Err(Error::invalid(field, "must be at most 500 characters"));
     }
-    Ok(text.map(str::to_owned))
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod durability;
 mod fhir;
 mod fhir_outside;
 mod hardening;
+mod input_hygiene;
 mod limits;
 mod metrics;
 mod notifications;

@@ -120,7 +120,7 @@ pub struct NewAdminRequest {
     /// The new admin's login.
     #[schema(format = Email)]
     pub email: String,
-    /// 10 to 256 characters, as every account's.
+    /// 10 to 256 characters, not easy to guess, as every account's.
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }

@@ -44,7 +44,7 @@ pub struct PasswordResetConfirm {
     /// The 6-digit code (spaces and dashes are ignored).
     #[schema(example = "042917")]
     pub code: String,
-    /// At least 10 characters, as at registration.
+    /// 10 to 256 characters, not easy to guess, as at registration.
     #[schema(min_length = 10, max_length = 256)]
     pub new_password: String,
 }

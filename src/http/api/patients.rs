@@ -56,7 +56,8 @@ pub struct RegisterPatient {
         example = "+12025550123"
     )]
     pub phone: String,
-    /// 10 to 256 characters.
+    /// 10 to 256 characters, not easy to guess (zxcvbn score 2 or more;
+    /// decision 0025).
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// Not in the future, not before 1900.

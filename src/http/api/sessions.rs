@@ -325,7 +325,7 @@ pub async fn end_session(
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
-    /// At least 10 characters.
+    /// 10 to 256 characters, not easy to guess, as at registration.
     pub new_password: String,
 }
 

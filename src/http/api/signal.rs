@@ -291,6 +291,19 @@ async fn serve(
     }
 }
 
+/// A client's text frame read: control characters are refused as in every
+/// other face ([`crate::domain::text::control_in`]: chat text would reach the
+/// other person's screen); SDP's line breaks pass.
+fn client_frame(text: &str) -> serde_json::Result<ClientFrame> {
+    let v: Value = serde_json::from_str(text)?;
+    if crate::http::extract::control_in(&v, "").is_some() {
+        return Err(serde::de::Error::custom(
+            crate::domain::text::CONTROL_MESSAGE,
+        ));
+    }
+    serde_json::from_value(v)
+}
+
 /// Handles one text frame; `Some` ends the socket.
 async fn on_text(
     socket: &mut WebSocket,
@@ -306,7 +319,7 @@ async fn on_text(
             format!("messages are at most {MAX_FRAME_BYTES} bytes"),
         ));
     }
-    let frame: ClientFrame = match serde_json::from_str(text) {
+    let frame: ClientFrame = match client_frame(text) {
         Ok(f) => f,
         Err(e) => {
             // The reason of a close frame is at most 123 bytes.
@@ -441,7 +454,7 @@ mod tests {
 
     #[test]
     fn client_frames_are_the_protocols_and_nothing_else() {
-        let ok = |s: &str| serde_json::from_str::<ClientFrame>(s).is_ok();
+        let ok = |s: &str| client_frame(s).is_ok();
         assert!(ok(r#"{"type":"offer","sdp":"v=0"}"#));
         assert!(ok(
             r#"{"type":"ice","candidate":{"candidate":"a","sdpMid":"0"}}"#
@@ -454,6 +467,12 @@ mod tests {
         assert!(!ok(r#"{"type":"ice","candidate":"a"}"#));
         assert!(!ok(r#"{"type":"welcome"}"#));
         assert!(!ok("not json"));
+        // Control characters, as in every face; SDP's line breaks pass.
+        assert!(!ok(r#"{"type":"chat","text":"hi\u0000"}"#));
+        assert!(!ok(r#"{"type":"chat","text":"bell\u0007"}"#));
+        assert!(ok(
+            r#"{"type":"offer","sdp":"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"}"#
+        ));
     }
 
     #[test]

@@ -364,16 +364,20 @@ fn json_body<T: serde::de::DeserializeOwned>(
             format!("Send {}.", accepted.join(" or ")),
         ));
     }
-    if body.contains(&0) {
-        return Err(FhirError::bad_request("NUL is not allowed in the body."));
-    }
-    serde_json::from_slice(body).map_err(|e| {
+    let structure = |e: serde_json::Error| {
         FhirError::new(
             StatusCode::BAD_REQUEST,
             "structure",
             format!("The body is not the JSON expected: {e}"),
         )
-    })
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(structure)?;
+    if crate::http::extract::control_in(&value, "").is_some() {
+        return Err(FhirError::bad_request(
+            "Control characters (such as NUL) are not allowed in the body.",
+        ));
+    }
+    serde_json::from_value(value).map_err(structure)
 }
 
 /// What a client's Appointment asks to book: the practitioner, the start,

@@ -316,11 +316,10 @@ impl FromRequestParts<AppState> for Search {
         let params: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
             .into_owned()
             .collect();
-        if params
-            .iter()
-            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
-            return Err(FhirError::bad_request("NUL is not allowed in parameters."));
+        if crate::http::extract::control_in_query(&parts.uri).is_some() {
+            return Err(FhirError::bad_request(
+                "Control characters (such as NUL) are not allowed in parameters.",
+            ));
         }
         check_format(&params)?;
         let lenient = parts

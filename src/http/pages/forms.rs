@@ -5,6 +5,7 @@ use super::cookie;
 use super::errors::PageError;
 use super::redirect::safe_local_path;
 use crate::auth;
+use crate::domain::text;
 use crate::http::AppState;
 use crate::http::extract::{CookieNames, CurrentUser, session_of};
 use crate::usecases::Error as UseCaseError;
@@ -13,7 +14,14 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, header};
 use serde::de::DeserializeOwned;
 
-/// Reads a urlencoded form body into `T` (and the raw pairs, for the token).
+/// What a page says of a form or address holding a control character.
+const CONTROL_IN_FORM: &str = "The form held a control character (such as NUL), which no field accepts. Go back, remove it and try again.";
+const CONTROL_IN_QUERY: &str =
+    "The address held a control character (such as NUL), which no search accepts.";
+
+/// Reads a urlencoded form body into `T` (and the raw pairs, for the token),
+/// refusing control characters in any field as every face does
+/// ([`text::control_in`]).
 async fn read_form<T: DeserializeOwned>(
     body: Body,
 ) -> Result<(T, Vec<(String, String)>), PageError> {
@@ -21,6 +29,12 @@ async fn read_form<T: DeserializeOwned>(
         .await
         .map_err(|_| PageError::BadForm("Form too large."))?;
     let pairs = parse_form::<Vec<(String, String)>>(bytes.clone()).await?;
+    if pairs
+        .iter()
+        .any(|(k, v)| text::control_in(k).is_some() || text::control_in(v).is_some())
+    {
+        return Err(PageError::BadForm(CONTROL_IN_FORM));
+    }
     let data = parse_form::<T>(bytes).await?;
     Ok((data, pairs))
 }
@@ -122,5 +136,29 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonForm<T> {
             return Err(PageError::Csrf);
         }
         Ok(AnonForm(data))
+    }
+}
+
+/// A page's query string read into `T`, refusing control characters as
+/// every face does ([`crate::http::extract::control_in_query`]): a friendly
+/// 400 page, never a database error.
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for PageQuery<T>
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, PageError> {
+        if crate::http::extract::control_in_query(&parts.uri).is_some() {
+            return Err(PageError::BadForm(CONTROL_IN_QUERY));
+        }
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| PageQuery(q.0))
+            .map_err(|_| PageError::BadForm("The address could not be read."))
     }
 }

@@ -18,6 +18,7 @@ use crate::domain::limits::Action as Limited;
 use crate::http::AppState;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::extract::{ClientAddr, CurrentUser};
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::appointments::{self as visits, AppointmentQuery, Booking};
 use crate::usecases::doctors::{self, DoctorQuery};
 use crate::usecases::limits;
@@ -25,7 +26,7 @@ use crate::usecases::schedule;
 use crate::usecases::{Caller, Conflict, Error, Refusal};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use jiff::civil::Date;
@@ -120,7 +121,7 @@ struct FindQuery {
 async fn find_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<FindQuery>,
+    PageQuery(query): PageQuery<FindQuery>,
 ) -> PageResult {
     let q = query.q.unwrap_or_default().trim().to_owned();
     let specialty = query.specialty.unwrap_or_default().trim().to_owned();
@@ -312,7 +313,7 @@ async fn doctor_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(q): Query<WeekQuery>,
+    PageQuery(q): PageQuery<WeekQuery>,
 ) -> PageResult {
     let id = DoctorId::new(id_of(&id)?);
     let page = doctor_view(

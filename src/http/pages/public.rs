@@ -13,13 +13,14 @@ use crate::domain::caller::Role;
 use crate::domain::limits::Action;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, CookieNames, session_cookie, session_token_in};
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::patients::Registration;
 use crate::usecases::sessions::{self, Credentials, Login, LoginStep, NewSession};
 use crate::usecases::signup::{self, Confirmation, SignedUp};
 use crate::usecases::{Caller, Conflict, Error, admin, limits};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -131,7 +132,7 @@ struct LoginQuery {
     expired: Option<String>,
 }
 
-async fn login_page(viewer: Viewer, Query(q): Query<LoginQuery>) -> PageResult {
+async fn login_page(viewer: Viewer, PageQuery(q): PageQuery<LoginQuery>) -> PageResult {
     let next = q
         .next
         .as_deref()

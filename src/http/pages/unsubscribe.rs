@@ -7,10 +7,11 @@ use super::errors::{PageError, PageResult};
 use super::layout::Layout;
 use super::render::render;
 use crate::http::AppState;
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::notifications;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -32,7 +33,7 @@ struct UnsubscribePage {
     done: bool,
 }
 
-async fn ask(Query(link): Query<Link>) -> PageResult {
+async fn ask(PageQuery(link): PageQuery<Link>) -> PageResult {
     if link.t.trim().is_empty() {
         return Err(PageError::not_found());
     }
@@ -43,7 +44,7 @@ async fn ask(Query(link): Query<Link>) -> PageResult {
     }))
 }
 
-async fn confirm(State(state): State<AppState>, Query(link): Query<Link>) -> PageResult {
+async fn confirm(State(state): State<AppState>, PageQuery(link): PageQuery<Link>) -> PageResult {
     notifications::unsubscribe(&state.clinic, &link.t).await?;
     Ok(render(&UnsubscribePage {
         layout: Layout::bare("Unsubscribed"),

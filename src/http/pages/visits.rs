@@ -23,12 +23,13 @@ use crate::domain::limits::Action as Limited;
 use crate::domain::visit::RoomState;
 use crate::http::AppState;
 use crate::http::extract::{ClientAddr, CurrentUser};
+use crate::http::pages::forms::PageQuery;
 use crate::usecases::appointments as visits;
 use crate::usecases::{Caller, Conflict, Error, Refusal, doctors, visits as video};
 use crate::usecases::{admin, limits};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -86,6 +87,8 @@ struct DetailPage {
     doctor: String,
     doctor_id: i64,
     patient: String,
+    /// The patient's stable label (`P-000123`), for staff.
+    patient_label: String,
     reason: Option<String>,
     cancel_reason: Option<String>,
     status: &'static str,
@@ -228,6 +231,7 @@ async fn detail_view(
         doctor: format!("Dr. {}", a.doctor_name()),
         doctor_id: a.doctor_id.get(),
         patient: a.patient_name(),
+        patient_label: a.patient_id.label(),
         reason: a.reason.clone(),
         cancel_reason: a.cancel_reason.clone(),
         status: fmt::status_label(a.status),
@@ -521,7 +525,7 @@ async fn reschedule_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(q): Query<WeekQuery>,
+    PageQuery(q): PageQuery<WeekQuery>,
 ) -> PageResult {
     let id = appointment_id(&id)?;
     let user = viewer.signed_in()?;

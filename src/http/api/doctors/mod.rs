@@ -176,7 +176,8 @@ pub struct CreateDoctor {
     /// The doctor's login.
     #[schema(format = Email, max_length = 254, example = "ana.lopez@clinic.example")]
     pub email: String,
-    /// 10 to 256 characters.
+    /// 10 to 256 characters, not easy to guess (zxcvbn score 2 or more;
+    /// decision 0025).
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     #[schema(

@@ -8,6 +8,7 @@ use crate::http::AppState;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::pages::errors::{FormErrors, PageResult, status_of};
 use crate::http::pages::fmt;
+use crate::http::pages::forms::PageQuery;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::{Choice, today_in};
 use crate::http::pages::render::render_status;
@@ -15,7 +16,7 @@ use crate::http::pages::viewer::Viewer;
 use crate::usecases::appointments::{self as visits, AppointmentQuery};
 use crate::usecases::{Error, doctors, patients};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -26,6 +27,8 @@ pub struct AdminVisit {
     pub doctor: String,
     pub doctor_id: i64,
     pub patient: String,
+    /// The patient's stable label (`P-000123`), shown next to the name.
+    pub patient_label: String,
     pub patient_id: i64,
     pub status: &'static str,
     pub status_class: &'static str,
@@ -69,7 +72,7 @@ const STATUSES: [(&str, &str); 5] = [
 pub(super) async fn appointments(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(f): Query<Filters>,
+    PageQuery(f): PageQuery<Filters>,
 ) -> PageResult {
     let user = viewer.require(Role::Admin)?;
     let tz = viewer.tz.clone();
@@ -169,6 +172,7 @@ pub(super) async fn appointments(
                         doctor: format!("Dr. {}", a.doctor_name()),
                         doctor_id: a.doctor_id.get(),
                         patient: a.patient_name(),
+                        patient_label: a.patient_id.label(),
                         patient_id: a.patient_id.get(),
                         status: fmt::status_label(a.status),
                         status_class: fmt::status_class(a.status),

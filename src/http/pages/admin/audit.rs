@@ -10,6 +10,7 @@ use crate::http::audit_csv;
 use crate::http::cursor::{cursor_numbers, encode_cursor};
 use crate::http::pages::errors::{FormErrors, PageError, PageResult, status_of};
 use crate::http::pages::fmt;
+use crate::http::pages::forms::PageQuery;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::Choice;
 use crate::http::pages::render::render_status;
@@ -17,7 +18,7 @@ use crate::http::pages::viewer::Viewer;
 use crate::usecases::Error;
 use crate::usecases::clinic::{self, AuditQuery};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
@@ -166,7 +167,7 @@ fn line(r: AuditRecord, tz: &TimeZone) -> AuditLine {
 pub(super) async fn audit_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(f): Query<Filters>,
+    PageQuery(f): PageQuery<Filters>,
 ) -> PageResult {
     let user = viewer.require(Role::Admin)?;
     let tz = viewer.tz.clone();
@@ -251,7 +252,7 @@ pub(super) async fn audit_page(
 pub(super) async fn audit_csv(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(f): Query<Filters>,
+    PageQuery(f): PageQuery<Filters>,
 ) -> Result<Response, PageError> {
     let user = viewer.require(Role::Admin)?;
     let mut errors = FormErrors::default();

@@ -10,6 +10,7 @@ use crate::http::AppState;
 use crate::http::pages::calendar::{self, CalendarCard};
 use crate::http::pages::errors::PageResult;
 use crate::http::pages::fmt;
+use crate::http::pages::forms::PageQuery;
 use crate::http::pages::layout::Layout;
 use crate::http::pages::patient::today_in;
 use crate::http::pages::render::render;
@@ -17,7 +18,7 @@ use crate::http::pages::viewer::Viewer;
 use crate::usecases::appointments::{self as visits, AppointmentQuery};
 use crate::usecases::visits as video;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use jiff::civil::Date;
 use serde::Deserialize;
 
@@ -25,6 +26,8 @@ pub struct WeekVisit {
     pub id: i64,
     pub time: String,
     pub patient: String,
+    /// The patient's stable label (`P-000123`), shown next to the name.
+    pub patient_label: String,
     pub reason: Option<String>,
     pub status: &'static str,
     pub status_class: &'static str,
@@ -74,7 +77,7 @@ pub(super) struct WeekQuery {
 pub(super) async fn week(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<WeekQuery>,
+    PageQuery(q): PageQuery<WeekQuery>,
 ) -> PageResult {
     let user = viewer.require(Role::Doctor)?;
     let doctor = own_doctor(&state, user).await?;
@@ -143,6 +146,7 @@ pub(super) async fn week(
                 id: a.id.get(),
                 time: format!("{}–{}", fmt::time(&start), fmt::time(&end)),
                 patient,
+                patient_label: a.patient_id.label(),
                 reason: a.reason.clone(),
                 status: fmt::status_label(a.status),
                 status_class: fmt::status_class(a.status),
