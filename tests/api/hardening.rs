@@ -15,6 +15,7 @@ both_backends!(
     the_api_docs_page_runs_no_inline_script_and_cannot_be_framed,
     every_time_parameter_answers_the_ends_of_time,
     a_planted_csrf_cookie_is_no_token,
+    an_empty_email_is_no_address_and_makes_no_account,
 );
 
 async fn api_answers_are_never_stored(backend: Backend) {
@@ -357,4 +358,28 @@ async fn a_planted_csrf_cookie_is_no_token(backend: Backend) {
     .await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(p.cookie_value("medimeet_session").is_some());
+}
+
+/// The document says an email address or no field: an empty string is
+/// refused (schemathesis found it accepted) and no account is made.
+async fn an_empty_email_is_no_address_and_makes_no_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let phone = crate::helpers::next_phone();
+    let body = |email: Option<&str>| {
+        let mut b = json!({"first_name": "Maria", "last_name": "Rossi", "phone": phone,
+                           "password": "long enough pw", "date_of_birth": "1985-04-12"});
+        if let Some(e) = email {
+            b["email"] = json!(e);
+        }
+        b
+    };
+    for empty in ["", "   "] {
+        let r = app.post("/api/v1/patients", None, body(Some(empty))).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "email", "{}", r.body);
+    }
+    // Left out, it is no email at all; the number was still free.
+    let r = app.post("/api/v1/patients", None, body(None)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["email"].is_null());
 }

@@ -91,6 +91,11 @@ fn filters(q: AuditQuery) -> Result<clinic::AuditQuery, ApiError> {
     // An empty `from=` is no instant: refused like any other bad one (the
     // document says date-time), never read as "no filter".
     let instant = |field: &str, v: Option<String>| v.map(|s| parse_instant(field, &s)).transpose();
+    // The page size is checked here too: the export has no pages, but the
+    // same filter, and a limit out of range is still a mistake.
+    if q.limit.is_some_and(|l| !(1..=200).contains(&l)) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+    }
     Ok(clinic::AuditQuery {
         actor: q.actor_account_id.map(AccountId::new),
         action: q.action,

@@ -8,7 +8,7 @@ use crate::domain::limits::Action;
 use crate::domain::person::DateOfBirth;
 use crate::domain::person::Patient;
 use crate::http::AppState;
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ClientAddr, CurrentUser, session_cookie};
 use crate::usecases::patients::{self, ProfileChanges, Registration};
 use crate::usecases::signup::{self, Confirmation, SignedUp};
@@ -133,6 +133,14 @@ pub async fn register(
     ClientAddr(addr, _): ClientAddr,
     ApiJson(req): ApiJson<RegisterPatient>,
 ) -> ApiResult<Response> {
+    // The document says an email address or no field at all: an empty one is
+    // neither (the sign-up page's empty field is the page's own matter).
+    if req.email.as_deref().is_some_and(|e| e.trim().is_empty()) {
+        return Err(ApiError::invalid(
+            "email",
+            "must be an email address; leave the field out for none",
+        ));
+    }
     limits::admit(&state.clinic, Action::SignUp, &Caller::Anonymous, &addr)?;
     let reg = Registration {
         first_name: req.first_name,
