@@ -65,6 +65,11 @@ fn refused_in_name(c: char) -> Option<&'static str> {
 /// control, format (Cf), private-use or unassigned character. The error is the
 /// message for the field.
 pub fn name(typed: &str, max_chars: usize) -> Result<String, String> {
+    // Before trimming: a control character at either end (a vertical tab,
+    // a form feed) is refused like one inside, not quietly trimmed away.
+    if control_in(typed).is_some() {
+        return Err(CONTROL_MESSAGE.to_owned());
+    }
     let s: String = typed.trim().nfc().collect();
     if s.is_empty() {
         return Err("must not be empty".to_owned());
