@@ -189,7 +189,12 @@ def new_patient(key, first_name, n):
 
 def log_in(key):
     who = state[key]
-    res = login.sync_detailed(client=public, body=LoginRequest(phone=who["phone"], password=who["password"]))
+    # Each person logs in from a client of their own, as from their own
+    # browser: the shared anonymous client keeps the cookies a login answer
+    # sets, and a login that arrives with another person's session ends that
+    # session (issue 13), as it would in one browser.
+    own = Client(base_url=BASE, raise_on_unexpected_status=True)
+    res = login.sync_detailed(client=own, body=LoginRequest(phone=who["phone"], password=who["password"]))
     s = status_is(res, 201, f"log in {key}")
     check(isinstance(s.token, str) and len(s.token) >= 20, "token")
     check(enum_value(s.role, "SessionCreated.role") == "patient", f"role {s.role!r}")
