@@ -25,7 +25,7 @@ test('a patient turns text messages off on their profile, and it stays off', asy
   assert.equal(new URL(page.url()).pathname, '/profile');
   assert.ok(await page.getByRole('heading', { name: 'Your profile' }).isVisible());
   assert.ok(await page.getByText('pat.demo@example.org').isVisible(), 'the email on file');
-  assert.ok(await page.getByText(DEMO.patient.login).isVisible(), 'the phone on file');
+  assert.ok(await page.locator('dd', { hasText: DEMO.patient.login }).isVisible(), 'the phone on file');
   assert.ok(await page.getByText(/one-click unsubscribe link/).isVisible());
 
   const group = page.getByRole('group', { name: 'How should we reach you?' });
