@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 const PW: &str = "long enough pw";
 
-fn sms_settings(rx: &Receiver) -> Settings {
+/// A clinic whose text messages go to the test's SMS receiver.
+pub(crate) fn sms_settings(rx: &Receiver) -> Settings {
     Settings {
         sms_url: Some(rx.url("/sms")),
         sms_body: Some(r#"{"to":"{to}","text":"{text}","ref":"{id}"}"#.into()),
@@ -25,7 +26,7 @@ fn sms_settings(rx: &Receiver) -> Settings {
 }
 
 /// The texts the provider received for `phone`, oldest first.
-async fn texts_to(rx: &Receiver, phone: &str) -> Vec<String> {
+pub(crate) async fn texts_to(rx: &Receiver, phone: &str) -> Vec<String> {
     rx.log()
         .await
         .iter()
@@ -36,20 +37,25 @@ async fn texts_to(rx: &Receiver, phone: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits (at most 10 s) for the `n`-th text to `phone`; its code.
-async fn nth_code_to(rx: &Receiver, phone: &str, n: usize) -> String {
+/// Waits (at most 10 s) for the `n`-th text to `phone`.
+pub(crate) async fn nth_text_to(rx: &Receiver, phone: &str, n: usize) -> String {
     for _ in 0..100 {
         let texts = texts_to(rx, phone).await;
         if texts.len() >= n {
-            return code_in(&texts[n - 1]);
+            return texts[n - 1].clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("no text {n} to {phone}: {:?}", rx.log().await);
 }
 
+/// Waits (at most 10 s) for the `n`-th text to `phone`; its code.
+async fn nth_code_to(rx: &Receiver, phone: &str, n: usize) -> String {
+    code_in(&nth_text_to(rx, phone, n).await)
+}
+
 /// The 6-digit code a message starts with.
-fn code_in(text: &str) -> String {
+pub(crate) fn code_in(text: &str) -> String {
     let code: String = text.chars().take(6).collect();
     assert!(
         code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),

@@ -10,54 +10,11 @@ use crate::helpers::{
     Backend, TestApp, blank_request_id, next_phone, spawn_app_with, test_settings,
 };
 use crate::pages::{get, post_form};
-use crate::webhooks::{Receiver, body};
-use medimeet::config::Settings;
+use crate::reset::{code_in, nth_text_to, sms_settings, texts_to};
+use crate::webhooks::Receiver;
 use serde_json::{Value, json};
 
 const PW: &str = "a squatter's password";
-
-fn sms_settings(rx: &Receiver) -> Settings {
-    Settings {
-        sms_url: Some(rx.url("/sms")),
-        sms_body: Some(r#"{"to":"{to}","text":"{text}","ref":"{id}"}"#.into()),
-        public_url: Some("https://clinic.test".into()),
-        ..test_settings()
-    }
-}
-
-/// The texts the provider received for `phone`, oldest first.
-async fn texts_to(rx: &Receiver, phone: &str) -> Vec<String> {
-    rx.log()
-        .await
-        .iter()
-        .filter(|r| r["path"] == "/sms")
-        .map(body)
-        .filter(|b| b["to"] == phone)
-        .map(|b| b["text"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Waits (at most 10 s) for the `n`-th text to `phone`.
-async fn nth_text_to(rx: &Receiver, phone: &str, n: usize) -> String {
-    for _ in 0..100 {
-        let texts = texts_to(rx, phone).await;
-        if texts.len() >= n {
-            return texts[n - 1].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no text {n} to {phone}: {:?}", rx.log().await);
-}
-
-/// The 6-digit code a message starts with.
-fn code_in(text: &str) -> String {
-    let code: String = text.chars().take(6).collect();
-    assert!(
-        code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),
-        "{text}"
-    );
-    code
-}
 
 /// A code that is not `code` (the next number, wrapping).
 fn other_than(code: &str) -> String {
