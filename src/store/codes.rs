@@ -7,6 +7,12 @@ use super::{Result, Store, audit, begin_write, on_read, on_write};
 use crate::domain::codes::{Purpose, Stored};
 use crate::domain::ids::AccountId;
 
+/// Marks code `$1` used at `$2`, only if it is still live (unused, not
+/// expired): the first statement of every change a code allows, so two
+/// uses of one code cannot both win.
+const USE_LIVE_CODE: &str =
+    "UPDATE one_time_code SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2";
+
 /// A code to issue.
 pub struct NewCode<'a> {
     pub purpose: Purpose,
@@ -230,7 +236,7 @@ impl Store {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let used = sqlx::query(
-                "UPDATE one_time_code SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
+                USE_LIVE_CODE,
             )
             .bind(code_id)
             .bind(now)
@@ -268,7 +274,7 @@ impl Store {
         on_write!(self, pool => {
             let mut tx = begin_write!(pool).await?;
             let used = sqlx::query(
-                "UPDATE one_time_code SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
+                USE_LIVE_CODE,
             )
             .bind(code_id)
             .bind(now)
